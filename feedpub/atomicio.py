@@ -1,0 +1,79 @@
+"""Atomic file output: write a temp file beside the target, fsync, then rename.
+
+A crash, a kill or a full disk leaves either the old file or the new one, never half
+a file, and never a stray temp file after an error we can see.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .errors import OutputError
+
+
+def write_bytes(path: Path, data: bytes) -> bool:
+    """Atomically replace ``path`` with ``data``. Returns False when it already held them.
+
+    Unchanged files are not rewritten, so their mtime (and HTTP caches) stay put.
+    """
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    with open_atomic(path, "wb") as fh:
+        fh.write(data)
+    return True
+
+
+def write_text(path: Path, text: str) -> bool:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def open_atomic(path: Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temp file that replaces ``path`` when the block ends without error."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            path=str(path),
+            hint="check that the output folder exists and is writable",
+        ) from exc
+    try:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            path=str(path),
+            hint="free some disk space or fix the folder's permissions; the previous file is intact",
+        ) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (best effort: not every OS allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
