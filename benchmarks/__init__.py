@@ -1,0 +1,1 @@
+"""feedpub's benchmarks: `make bench` (python -m benchmarks) prints a table of figures."""
