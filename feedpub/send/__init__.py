@@ -1,0 +1,1 @@
+"""Delivery: address a rendered digest to every recipient and send it, exactly once."""
