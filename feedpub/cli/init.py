@@ -1,0 +1,99 @@
+"""feedpub init: scaffold feedpub.toml, an example post and (optionally) CI files."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import build_config
+from ..errors import ConfigError, FeedpubError
+from ..scaffold import CI_RECIPES, SiteAnswers, default_title, plan_init, read_jekyll_config, write_plan
+from .common import get_ui, now_utc
+
+
+def _ask(value: str | None, prompt: str, default: str, interactive: bool) -> tuple[str, bool]:
+    """(value, defaulted): a flag wins; on a terminal ask; otherwise take the default."""
+    if value is not None:
+        return value, False
+    if interactive:
+        return click.prompt(prompt, default=default or None, show_default=bool(default), type=str, err=True).strip(), False
+    return default, True
+
+
+@click.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--title", help="Site title (asked on a terminal; default: the folder name).")
+@click.option("--url", help="Absolute URL of the site, e.g. https://blog.example.com (asked on a terminal).")
+@click.option("--author", help="Default author name (asked on a terminal).")
+@click.option("--email", help="Your email: the author's address and the first digest recipient.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone for dates without an offset.")
+@click.option("--ci", type=click.Choice(sorted(CI_RECIPES)), help="Also write the CI recipe for this service.")
+@click.option("--force", is_flag=True, help="Replace files that already exist.")
+def command(directory: Path, title: str | None, url: str | None, author: str | None,
+            email: str | None, timezone: str, ci: str | None, force: bool) -> None:
+    """Create feedpub.toml, posts/ with an example post, and CI files.
+
+    Missing values are asked for on a terminal; in scripts give them as flags
+    (feedpub init --title "My Blog" --url https://blog.example.com). Existing files are
+    kept unless --force. In a Jekyll site (_config.yml) only what it lacks is written,
+    and the example post goes into _posts/ unless it already has posts.
+    """
+    ui = get_ui()
+    root = directory
+    if root.exists() and not root.is_dir():
+        raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")
+    root.mkdir(parents=True, exist_ok=True)
+    jekyll = read_jekyll_config(root) or {}
+    interactive = sys.stdin.isatty()
+
+    defaults_used = []
+    answers = {}
+    for key, prompt, default in (
+        ("title", "Site title", default_title(root)),
+        ("url", "Site URL", "https://example.com"),
+        ("author", "Author name", ""),
+    ):
+        given = {"title": title, "url": url, "author": author}[key]
+        if given is None and key in jekyll:
+            answers[key] = jekyll[key]
+            continue
+        answers[key], defaulted = _ask(given, prompt, default, interactive)
+        if defaulted and default:
+            defaults_used.append(f"{key} = {default!r}")
+
+    site = SiteAnswers(title=answers["title"], url=answers["url"], author=answers["author"],
+                       email=email or "", timezone=timezone)
+    # Validate what was answered before writing anything, with the config's own rules.
+    try:
+        build_config({"site": {k: v for k, v in vars(site).items() if v and k not in ("email",)}}, root=root, source="feedpub init")
+    except ConfigError as exc:
+        raise ConfigError(exc.problems, path="feedpub init") from None
+
+    plan = plan_init(root, site, now_utc(), ci=ci, force=force)
+    try:
+        write_plan(plan)
+    except OSError as exc:
+        raise FeedpubError(f"cannot write: {exc}", path=str(getattr(exc, "filename", "") or root)) from None
+
+    for item in plan:
+        shown = _display(item.path)
+        if item.action == "keep":
+            ui.warn(f"kept {shown} ({item.why})")
+        else:
+            ui.info(f"{'replaced' if item.action == 'overwrite' else 'created'} {shown}")
+    if defaults_used and plan[0].action != "keep":
+        ui.warn("no terminal to ask, so defaults were used: " + ", ".join(defaults_used)
+                + "; edit feedpub.toml or pass --title/--url/--author")
+    if any(item.action != "keep" for item in plan):
+        where = "" if root.resolve() == Path.cwd().resolve() else f"cd {root} && "
+        ui.info(f"next: {where}feedpub new \"My first post\", then feedpub build and feedpub serve")
+    else:
+        ui.info("nothing to do: every file exists (use --force to replace them)")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
