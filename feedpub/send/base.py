@@ -34,6 +34,10 @@ class BatchResult:
     """What the provider accepted: one id per message, in order (or one id for the batch)."""
 
     message_ids: tuple[str, ...]
+    # Recipients the provider refused for good inside an accepted batch (Postmark answers
+    # 200 with a per-message ErrorCode, e.g. 406 inactive recipient): address -> reason.
+    # Their message_ids entry is "". Never retried: the rest of the batch went out.
+    rejected: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -1,0 +1,93 @@
+"""Mailgun: ``POST /v3/{domain}/messages``, multipart form, up to 1,000 recipients.
+
+Auth is HTTP basic ``api:KEY``. One request names every recipient in repeated ``to``
+fields and gives ``recipient-variables`` (JSON, keyed by address): with them Mailgun
+sends each recipient a separate copy and replaces ``%recipient.KEY%`` in the subject,
+body and ``h:`` header values. The per-recipient parts of the rendered messages become
+those variables (see ``merge``). Hosts: ``https://api.mailgun.net`` (US, default) or
+``https://api.eu.mailgun.net`` (``[send] region = "eu"``). Answer: 200
+``{"id": "<...>", "message": "Queued. Thank you."}``.
+Docs: https://documentation.mailgun.com/docs/mailgun/api-reference/openapi-final/tag/Messages/
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from email.utils import formataddr
+
+import httpx
+
+from ..config import SendConfig
+from ..errors import ConfigError, ProviderError, Problem
+from .base import BatchResult, OutgoingMessage, Sender
+from .http import HttpSender, base_url, require_env
+from .merge import merge
+
+HOSTS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
+ENV_KEY = "MAILGUN_API_KEY"
+
+
+def variable(key: str) -> str:
+    return f"%recipient.{key}%"
+
+
+class MailgunSender(HttpSender):
+    name = "mailgun"
+    batch_size = 1000
+    idempotent = False
+    default_rate = 10.0
+
+    def __init__(self, *, key: str, domain: str, config: SendConfig, base: str, client: httpx.Client | None) -> None:
+        super().__init__(config=config, base_url=base, secrets=[key], client=client)
+        self._key = key
+        self.domain = domain
+
+    def _auth(self) -> httpx.Auth:
+        return httpx.BasicAuth("api", self._key)
+
+    def fields(self, messages: Sequence[OutgoingMessage]) -> list[tuple[str, str]]:
+        """The form fields, in order (``to`` repeats)."""
+        merged = merge(messages, variable)
+        if merged is None:
+            raise ProviderError(
+                "the messages of this batch differ in more than per-recipient values; "
+                "Mailgun can only send one body per request",
+                provider=self.name,
+                hint="keep per-recipient text to the address, the name and the unsubscribe URL",
+            )
+        first = messages[0]
+        fields: list[tuple[str, str]] = [("from", first.from_addr)]
+        fields += [("to", formataddr((m.to_name, m.to)) if m.to_name else m.to) for m in messages]
+        fields.append(("subject", merged.subject))
+        if merged.text:
+            fields.append(("text", merged.text))
+        if merged.html:
+            fields.append(("html", merged.html))
+        if first.reply_to:
+            fields.append(("h:Reply-To", first.reply_to))
+        fields += [(f"h:{name}", value) for name, value in merged.headers.items()]
+        # Always present, even for one recipient: without it Mailgun would show every
+        # address in To; with it each recipient gets their own copy.
+        variables = {m.to: dict(v) for m, v in zip(messages, merged.variables)}
+        fields.append(("recipient-variables", json.dumps(variables, ensure_ascii=False, separators=(",", ":"))))
+        return fields
+
+    def send_batch(self, messages: Sequence[OutgoingMessage], *, idempotency_key: str) -> BatchResult:
+        # (None, value) parts are plain form fields: httpx then sends multipart/form-data.
+        files = [(name, (None, value)) for name, value in self.fields(messages)]
+        response = self.request("POST", f"/v3/{self.domain}/messages", files=files)
+        data = self.json_body(response)
+        return BatchResult((str(data.get("id", "")) if isinstance(data, dict) else "",))
+
+
+def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
+    key = require_env(env, ENV_KEY, "mailgun")
+    if not config.domain:
+        raise ConfigError([Problem(None, None, "mailgun needs [send] domain (your sending domain, e.g. mg.example.com)", key="send.domain")])
+    region = (config.region or "us").lower()
+    if region not in HOSTS:
+        raise ConfigError([Problem(None, None, f"[send] region for mailgun must be 'us' or 'eu', not {config.region!r}", key="send.region")])
+    return MailgunSender(
+        key=key, domain=config.domain, config=config,
+        base=base_url(config, env, HOSTS[region]), client=client,
+    )

@@ -1,0 +1,76 @@
+"""Resend: ``POST /emails/batch``, up to 100 emails, deduplicated by ``Idempotency-Key``.
+
+Auth is ``Authorization: Bearer KEY``. Each recipient is its own email object with its
+own ``headers``. Resend keeps an idempotency key for 24 hours and answers a repeated
+request with the first answer, so the engine may resend a batch whose fate is unknown.
+Answer: 200 ``{"data": [{"id": ...}, ...]}`` in request order.
+Docs: https://resend.com/docs/api-reference/emails/send-batch-emails
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from email.utils import formataddr
+
+import httpx
+
+from ..config import SendConfig
+from ..errors import ProviderError
+from .base import BatchResult, OutgoingMessage, Sender
+from .http import HttpSender, base_url, dumps, require_env
+
+DEFAULT_BASE_URL = "https://api.resend.com"
+ENV_KEY = "RESEND_API_KEY"
+MAX_KEY = 256  # Resend's documented limit for Idempotency-Key
+
+
+class ResendSender(HttpSender):
+    name = "resend"
+    batch_size = 100
+    idempotent = True
+    default_rate = 2.0  # Resend's default limit: 2 requests per second
+
+    def __init__(self, *, key: str, config: SendConfig, base: str, client: httpx.Client | None) -> None:
+        super().__init__(config=config, base_url=base, secrets=[key], client=client)
+        self._key = key
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}"}
+
+    def payload(self, messages: Sequence[OutgoingMessage]) -> list[dict]:
+        out = []
+        for m in messages:
+            item: dict = {
+                "from": m.from_addr,
+                "to": [formataddr((m.to_name, m.to)) if m.to_name else m.to],
+                "subject": m.subject,
+                "html": m.html,
+                "text": m.text,
+            }
+            if m.reply_to:
+                item["reply_to"] = m.reply_to
+            if m.headers:
+                item["headers"] = dict(m.headers)
+            out.append(item)
+        return out
+
+    def send_batch(self, messages: Sequence[OutgoingMessage], *, idempotency_key: str) -> BatchResult:
+        if not idempotency_key or len(idempotency_key) > MAX_KEY:
+            raise ValueError(f"resend needs an idempotency key of 1-{MAX_KEY} characters")
+        response = self.request(
+            "POST", "/emails/batch", content=dumps(self.payload(messages)),
+            headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
+        )
+        data = self.json_body(response)
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list) or len(items) != len(messages):
+            raise ProviderError(
+                f"answered without one id per message ({len(messages)} sent)",
+                provider=self.name, status=response.status_code,
+                hint="re-running is safe: Resend deduplicates this batch by its idempotency key",
+            )
+        return BatchResult(tuple(str(i.get("id", "")) for i in items))
+
+
+def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
+    key = require_env(env, ENV_KEY, "resend")
+    return ResendSender(key=key, config=config, base=base_url(config, env, DEFAULT_BASE_URL), client=client)
