@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -27,6 +28,8 @@ class OutgoingMessage:
     reply_to: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)  # List-Unsubscribe, Message-ID, ...
     message_id: str = ""         # our Message-ID (without <>), stable per digest + recipient
+    digest_id: str = ""          # the digest this copy belongs to (outbox file names, X-Feedpub-Digest)
+    date: datetime | None = None  # the digest's date: the Date header of .eml/SMTP copies
 
 
 @dataclass(frozen=True, slots=True)
