@@ -193,7 +193,9 @@ def render_post(
     body: str = "",
 ) -> str:
     """A post file: YAML front matter (title, date, categories, tags, draft) and body."""
-    meta: dict[str, Any] = {"layout": "post", "title": title, "date": format_post_date(when)}
+    # A bare date is written as a YAML date (unquoted); a datetime in Jekyll's string form.
+    stamp: Any = format_post_date(when) if isinstance(when, datetime) else when
+    meta: dict[str, Any] = {"layout": "post", "title": title, "date": stamp}
     if categories:
         meta["categories"] = list(categories)
     if tags:
