@@ -50,3 +50,44 @@ def command(fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         click.echo(text(), nl=False)
+
+
+def commands_markdown(group: click.Group | None = None) -> str:
+    """Every command's usage, summary and options as Markdown (the README reference)."""
+    if group is None:
+        from . import cli as group
+    out: list[str] = []
+    root_ctx = click.Context(group, info_name="feedpub")
+    globals_ = [p.get_help_record(root_ctx) for p in group.get_params(root_ctx) if _documented(p)]
+    out.append("Global options (before the command): " + ", ".join(
+        f"`{opts}` ({help_.rstrip('.').lower()[:1] + help_.rstrip('.')[1:]})" for opts, help_ in filter(None, globals_)) + ".")
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        ctx = click.Context(command, info_name=name, parent=root_ctx)
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        help_text = (command.help or "").split("\n\n")[0].replace("\n", " ").strip()
+        out += ["", f"#### `feedpub {name}`", "", help_text, "", "```text", f"feedpub {name} {usage}".rstrip(), "```"]
+        rows = [p.get_help_record(ctx) for p in command.get_params(ctx) if _documented(p)]
+        rows = [r for r in rows if r]
+        if rows:
+            out += ["", "| option | meaning |", "|---|---|"]
+            out += [f"| `{_cell(opts)}` | {_cell(help_)} |" for opts, help_ in rows]
+    return "\n".join(out) + "\n"
+
+
+def _documented(param: click.Parameter) -> bool:
+    """Options other than --help (arguments are in the usage line)."""
+    return isinstance(param, click.Option) and "--help" not in param.opts
+
+
+def reference_markdown() -> str:
+    """The README's whole reference section: commands, then config keys."""
+    return (
+        "## Reference\n\n"
+        "<!-- Generated from the code by tests/test_docs.py; regenerate with "
+        "FEEDPUB_REGEN_DOCS=1 pytest tests/test_docs.py -->\n\n"
+        "### Commands\n\n" + commands_markdown() + "\n"
+        "### Configuration keys\n\n"
+        "`feedpub.toml` (or `[tool.feedpub]` in `pyproject.toml`; a Jekyll `_config.yml` supplies "
+        "the `site` keys it has). `feedpub config-reference` prints the same table.\n\n" + markdown()
+    )
