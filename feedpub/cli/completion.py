@@ -32,4 +32,4 @@ def command(ctx: click.Context, shell: str | None) -> None:
     root = ctx.find_root().command
     cls = get_completion_class(shell)
     assert cls is not None  # SHELLS are click's built-in shells
-    click.echo(cls(root, {}, "feedpub", COMPLETE_VAR).source())
+    click.echo(cls(root, {}, "feedpub", COMPLETE_VAR).source(), nl=False)

@@ -82,6 +82,7 @@ def command(directory: Path, title: str | None, url: str | None, author: str | N
             ui.warn(f"kept {shown} ({item.why})")
         else:
             ui.info(f"{'replaced' if item.action == 'overwrite' else 'created'} {shown}")
+            ui.detail(f"  {len(item.content.encode('utf-8'))} bytes")
     if defaults_used and plan[0].action != "keep":
         ui.warn("no terminal to ask, so defaults were used: " + ", ".join(defaults_used)
                 + "; edit feedpub.toml or pass --title/--url/--author")
