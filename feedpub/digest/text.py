@@ -129,6 +129,8 @@ class _Converter(HTMLParser):
             self._flush()
         if tag in ("ul", "ol") and self.lists:
             self.lists.pop()
+            if not self.lists:
+                self.prev_kind = "list"  # the next list is a new block
         elif tag == "blockquote":
             self.quote = max(0, self.quote - 1)
         elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
