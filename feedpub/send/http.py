@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timezone
 from collections.abc import Iterable, Mapping
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
@@ -77,9 +78,13 @@ def parse_retry_after(response: httpx.Response) -> float | None:
         pass
     try:
         when = parsedate_to_datetime(value)
-        sent = parsedate_to_datetime(response.headers["Date"])
+        sent = parsedate_to_datetime(response.headers.get_list("Date")[0])
     except (TypeError, ValueError, KeyError, IndexError):
         return None  # an HTTP-date without the server's Date to measure from: let the engine back off
+    if when.tzinfo is None:  # "-0000" means UTC with no zone known
+        when = when.replace(tzinfo=timezone.utc)
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=timezone.utc)
     return max(0.0, (when - sent).total_seconds())
 
 

@@ -56,10 +56,19 @@ class ResendSender(HttpSender):
     def send_batch(self, messages: Sequence[OutgoingMessage], *, idempotency_key: str) -> BatchResult:
         if not idempotency_key or len(idempotency_key) > MAX_KEY:
             raise ValueError(f"resend needs an idempotency key of 1-{MAX_KEY} characters")
-        response = self.request(
-            "POST", "/emails/batch", content=dumps(self.payload(messages)),
-            headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
-        )
+        try:
+            response = self.request(
+                "POST", "/emails/batch", content=dumps(self.payload(messages)),
+                headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
+            )
+        except ProviderError as exc:
+            # 409 concurrent_idempotent_requests: the first request with this key is still
+            # being processed; asking again later is exactly what the key is for.
+            if exc.status == 409 and "concurrent" in exc.message:
+                raise ProviderError(
+                    exc.message.removeprefix(f"{self.name}: "), provider=self.name, status=409, retryable=True,
+                ) from None
+            raise
         data = self.json_body(response)
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list) or len(items) != len(messages):
