@@ -69,6 +69,74 @@ def open_atomic(path: Path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
+    """Replace several files together: all new bytes reach the disk before any is renamed.
+
+    Every changed file is first written to a temp file beside it and fsync'd; only when
+    all of them are on disk are they renamed into place. A full disk or an unwritable
+    folder therefore leaves *every* previous file as it was (not half a set of feeds),
+    and no temp file behind. Temp files a killed earlier run left are removed.
+    Returns {path: changed}; unchanged files are not rewritten.
+    """
+    changed: dict[Path, bool] = {}
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            try:
+                if path.read_bytes() == data:
+                    changed[path] = False
+                    continue
+            except OSError:
+                pass
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+                    with contextlib.suppress(OSError):
+                        stale.unlink()
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write {path}: {exc.strerror or exc}",
+                    path=str(path),
+                    hint="check that the output folder exists and is writable; the previous files are intact",
+                ) from exc
+            staged.append((tmp, path))
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, 0o644)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write {path}: {exc.strerror or exc}",
+                    path=str(path),
+                    hint="free some disk space or fix the folder's permissions; the previous files are intact",
+                ) from exc
+            changed[path] = True
+        for tmp, path in staged:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OutputError(f"cannot replace {path}: {exc.strerror or exc}", path=str(path)) from exc
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    for folder in {p.parent for _, p in staged}:
+        fsync_dir(folder)
+    return changed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob wildcards escaped (file names may contain [ ] * ?)."""
+    import glob
+
+    return glob.escape(name)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename in ``path`` durable (best effort: not every OS allows it)."""
     with contextlib.suppress(OSError):

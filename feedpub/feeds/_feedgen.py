@@ -1,0 +1,140 @@
+"""The one module that imports feedgen, and the fixes for its traps.
+
+feedgen 1.0.0 builds the Atom and RSS skeletons well, but:
+
+* ``add_entry()`` *prepends* by default: entries are added newest first with
+  ``order="append"``;
+* naive datetimes raise: every date goes through ``document.seconds``;
+* the feed's ``updated``/``lastBuildDate`` and every entry's ``updated`` default to
+  ``now()``: all are set explicitly (the newest entry's date), so builds are
+  byte-identical;
+* the generator tag carries feedgen's version: it is set to ``feedpub`` without one;
+* Atom entry links lose their ``rel``/``type`` attributes (upstream issue #135): entry
+  links are added here with lxml instead;
+* ``content(type="CDATA")`` writes an invalid Atom ``type``: content is passed as
+  escaped HTML (``type="html"``);
+* RSS ``<author>`` needs an email and mixes it with the name: authors go to
+  ``dc:creator`` instead (in ``rss.py``);
+* no ``xml:base``, stylesheet processing instruction or hub link: ``atom.py`` and
+  ``rss.py`` add what they need to the tree returned here.
+
+``atom_tree`` and ``rss_tree`` return lxml trees; ``serialize`` writes them.
+"""
+from __future__ import annotations
+
+import re
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from .document import FeedDoc, seconds
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+GENERATOR = "feedpub"
+
+# A deliberately simple addr-spec check: Atom's <email> and the W3C validator reject
+# anything that is not one, and a wrong author email is worse than none.
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+def _author_dicts(doc_authors) -> list[dict[str, str]]:  # noqa: ANN001 - tuple[Author, ...]
+    out = []
+    for a in doc_authors:
+        if not a.name:
+            continue
+        item = {"name": a.name}
+        if a.email and _EMAIL.match(a.email):
+            item["email"] = a.email
+        if a.uri and a.uri.startswith(("http://", "https://")):
+            item["uri"] = a.uri
+        out.append(item)
+    return out
+
+
+def _generator(doc: FeedDoc, self_url: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(self_url)
+    fg.title(doc.title)
+    fg.updated(seconds(doc.updated))
+    fg.lastBuildDate(seconds(doc.updated))
+    fg.generator(GENERATOR)           # no version attribute, no feedgen URI
+    fg.language(doc.lang)
+    fg.description(doc.subtitle or doc.title)  # RSS requires one; also sets Atom's subtitle
+    fg.link(href=self_url, rel="self")
+    fg.link(href=doc.home_url, rel="alternate")
+    authors = _author_dicts(doc.authors)
+    if authors:
+        fg.author(authors)
+    for entry in doc.entries:                      # doc.entries is newest first
+        fe = fg.add_entry(order="append")
+        fe.id(entry.id)
+        fe.title(entry.title)
+        fe.updated(seconds(entry.updated))
+        fe.published(seconds(entry.published))
+        fe.link(href=entry.url, rel="alternate")   # RSS <link>; Atom's is redone below
+        entry_authors = _author_dicts(entry.authors)
+        if entry_authors:
+            fe.author(entry_authors)
+        if entry.content_html is not None:
+            fe.content(entry.content_html, type="html")
+        fe.summary(entry.summary_html, type="html")
+        if entry.categories:
+            fe.category([{"term": c} for c in entry.categories])
+    return fg
+
+
+def atom_tree(doc: FeedDoc, self_url: str) -> etree._ElementTree:
+    """The Atom feed as an lxml tree, with feedgen's traps fixed."""
+    fg = _generator(doc, self_url)
+    root = etree.fromstring(fg.atom_str(pretty=False))
+    if doc.lang:
+        root.set("{http://www.w3.org/XML/1998/namespace}lang", doc.lang)
+    if not doc.subtitle:
+        for element in root.findall(f"{{{ATOM_NS}}}subtitle"):
+            root.remove(element)
+    for link in root.findall(f"{{{ATOM_NS}}}link"):
+        link.set("type", "application/atom+xml" if link.get("rel") == "self" else "text/html")
+    for element, entry in zip(root.findall(f"{{{ATOM_NS}}}entry"), doc.entries):
+        # feedgen #135: entry links come out as bare <link href=...>; rebuild them.
+        for link in element.findall(f"{{{ATOM_NS}}}link"):
+            element.remove(link)
+        link = etree.Element(f"{{{ATOM_NS}}}link", href=entry.url, rel="alternate", type="text/html")
+        _insert_after(element, f"{{{ATOM_NS}}}title", link)
+    return etree.ElementTree(root)
+
+
+def rss_tree(doc: FeedDoc, self_url: str) -> etree._ElementTree:
+    """The RSS 2.0 feed as an lxml tree (authors still to be added as dc:creator)."""
+    fg = _generator(doc, self_url)
+    root = etree.fromstring(fg.rss_str(pretty=False))
+    channel = root.find("channel")
+    for item in channel.findall("item"):
+        for author in item.findall("author"):
+            item.remove(author)
+    if not doc.entries:
+        # No entry, no date to give: leave lastBuildDate out rather than invent one.
+        for element in channel.findall("lastBuildDate"):
+            channel.remove(element)
+    return etree.ElementTree(root)
+
+
+def _insert_after(parent: etree._Element, tag: str, new: etree._Element) -> None:
+    anchor = parent.find(tag)
+    if anchor is None:
+        parent.append(new)
+    else:
+        anchor.addnext(new)
+
+
+def serialize(tree: etree._ElementTree, *, stylesheet: str = "") -> bytes:
+    """Pretty-printed UTF-8 with an XML declaration (and the stylesheet PI when given)."""
+    root = tree.getroot()
+    if stylesheet:
+        pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{_attr(stylesheet)}"')
+        root.addprevious(pi)
+    etree.indent(tree, space="  ")
+    return etree.tostring(tree, pretty_print=True, encoding="UTF-8", xml_declaration=True)
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")

@@ -1,0 +1,124 @@
+"""Which posts go in which feed, and where each feed file goes.
+
+The main feed holds the newest ``[feeds] limit`` posts that are in feeds; with
+``[feeds] categories`` / ``tags`` (``true`` for every name, or a list of names) each
+category and tag gets the same in its own folder. Names may be anything (Unicode,
+spaces, punctuation): ``feedpub.slugs.unique_slugs`` gives each one a URL-safe slug that
+no other name shares, so no name is silently dropped or merged.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from ..config import Config
+from ..errors import ConfigError, Problem
+from ..model import Post, Site
+from ..slugs import unique_slugs
+
+FORMATS = ("atom", "rss", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed to write: its posts (newest first) and its file in each format."""
+
+    kind: str                       # "main", "category" or "tag"
+    name: str                       # the category or tag name ("" for the main feed)
+    slug: str
+    posts: tuple[Post, ...]
+    paths: dict[str, str]           # format -> path relative to the output folder (posix)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}" if self.kind != "main" else ""
+
+
+def feed_posts(site: Site, exclude: frozenset[str] = frozenset()) -> list[Post]:
+    """Posts that may appear in feeds, newest first (stable: scan's order breaks ties)."""
+    posts = [p for p in site.posts if p.in_feeds and p.id not in exclude]
+    posts.sort(key=lambda p: p.date, reverse=True)
+    return posts
+
+
+def select_feeds(
+    site: Site, *, exclude: frozenset[str] = frozenset(), problems: list[Problem] | None = None
+) -> list[FeedSpec]:
+    """Every feed the configuration asks for. ``exclude`` holds ids of posts that failed."""
+    config = site.config
+    limit = config.feeds.limit
+    posts = feed_posts(site, exclude)
+    formats = [f for f in FORMATS if f in config.feeds.formats]
+    main_paths = {f: _checked(config, getattr(config.feeds, f), f"feeds.{f}") for f in formats}
+    specs = [FeedSpec("main", "", "", tuple(posts[:limit]), main_paths)]
+    for kind, setting, template in (
+        ("category", config.feeds.categories, config.feeds.category_path),
+        ("tag", config.feeds.tags, config.feeds.tag_path),
+    ):
+        if setting is False:
+            continue
+        groups = _group(posts, kind, limit)
+        if setting is True:
+            names = sorted(groups)
+        else:
+            names = list(dict.fromkeys(str(n) for n in setting))
+            missing = [n for n in names if n not in groups]
+            if missing and problems is not None:
+                for name in missing:
+                    problems.append(Problem(
+                        config.source, None,
+                        f"no post has the {kind} {name!r} listed in [feeds] {kind}s; its feed is empty",
+                        severity="warning", key=f"feeds.{kind}s",
+                    ))
+        slugs = unique_slugs(names)
+        for name in names:
+            slug = slugs[name]
+            paths = {
+                f: _checked(config, _fill(template, slug, main_paths[f]), f"feeds.{kind}_path")
+                for f in formats
+            }
+            specs.append(FeedSpec(kind, name, slug, tuple(groups.get(name, ())), paths))
+    _check_unique(specs, config)
+    return specs
+
+
+def _group(posts: list[Post], kind: str, limit: int) -> dict[str, list[Post]]:
+    """name -> its newest ``limit`` posts, in one pass over the (sorted) posts."""
+    groups: dict[str, list[Post]] = {}
+    for post in posts:
+        for name in dict.fromkeys(post.categories if kind == "category" else post.tags):
+            bucket = groups.setdefault(name, [])
+            if len(bucket) < limit:
+                bucket.append(post)
+    return groups
+
+
+def _fill(template: str, slug: str, main_path: str) -> str:
+    return template.replace("{slug}", slug).replace("{file}", PurePosixPath(main_path).name)
+
+
+def _checked(config: Config, path: str, key: str) -> str:
+    """A relative path that stays inside the output folder, else a ConfigError naming the key."""
+    norm = posixpath.normpath(path.replace("\\", "/").lstrip("/"))
+    if not path or norm in (".", "") or norm == ".." or norm.startswith("../") or path.endswith("/"):
+        raise ConfigError([Problem(
+            config.source, None,
+            f"'{key}': expected a file path inside the output folder, got {path!r}", key=key,
+        )])
+    return norm
+
+
+def _check_unique(specs: list[FeedSpec], config: Config) -> None:
+    seen: dict[str, str] = {}
+    for spec in specs:
+        for path in spec.paths.values():
+            owner = spec.label or "the main feed"
+            if path in seen and seen[path] != owner:
+                raise ConfigError([Problem(
+                    config.source, None,
+                    f"{owner} and {seen[path]} would both be written to {path}; "
+                    "give the formats different file names and keep {slug} in category_path/tag_path",
+                    key="feeds",
+                )])
+            seen[path] = owner
