@@ -15,7 +15,7 @@ import pytest
 from werkzeug import Request, Response
 
 from feedpub.config import SendConfig
-from feedpub.errors import ConfigError, CredentialsError, ProviderError
+from feedpub.errors import CredentialsError, ProviderError, SendError
 from feedpub.send.base import Sender
 
 from specs.helpers import dropping_server, messages
@@ -232,5 +232,23 @@ def test_ses_needs_a_region():
 
 def test_mailgun_needs_a_domain():
     mailgun = importlib.import_module("feedpub.send.mailgun")
-    with pytest.raises(ConfigError, match="domain"):
+    with pytest.raises(SendError, match=r"\[send\] domain"):
         mailgun.create(SendConfig(provider="mailgun"), {"MAILGUN_API_KEY": "k"}, None)
+
+
+def test_registry_builds_each_provider(case, httpserver):
+    from feedpub.send.registry import make_sender
+
+    httpserver.expect_oneshot_request(case.path).respond_with_handler(lambda r: case.ok(case.n))
+    config = SendConfig(provider=case.name, base_url=httpserver.url_for(""), **case.config)
+    with make_sender(config, case.env) as sender:
+        assert sender.name == case.name
+        send(case, sender)
+    httpserver.check_assertions()
+
+
+def test_registered_secrets_are_redacted_everywhere(case):
+    from feedpub.send.redact import redact
+
+    make(case, "http://127.0.0.1:9").close()
+    assert SECRET not in redact(f"oops {SECRET} leaked")

@@ -23,6 +23,7 @@ import httpx
 from ..config import SendConfig
 from ..errors import ProviderError
 from .base import BatchResult, OutgoingMessage, Sender
+from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env, split_address
 
 DEFAULT_BASE_URL = "https://api.brevo.com"
@@ -109,8 +110,13 @@ class BrevoSender(HttpSender):
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "brevo")
+    register_secret(key)
     batch_size = 1 if config.unsubscribe_url else 1000
     return BrevoSender(
         key=key, batch_size=batch_size, config=config,
         base=base_url(config, env, DEFAULT_BASE_URL), client=client,
     )
+
+
+# The registry's name for the factory (feedpub.send.registry: "module:factory").
+factory = create

@@ -18,8 +18,9 @@ from email.utils import formataddr
 import httpx
 
 from ..config import SendConfig
-from ..errors import ConfigError, ProviderError, Problem
+from ..errors import ProviderError, SendError
 from .base import BatchResult, OutgoingMessage, Sender
+from .redact import register_secret
 from .http import HttpSender, base_url, require_env
 from .merge import merge
 
@@ -82,12 +83,17 @@ class MailgunSender(HttpSender):
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "mailgun")
+    register_secret(key)
     if not config.domain:
-        raise ConfigError([Problem(None, None, "mailgun needs [send] domain (your sending domain, e.g. mg.example.com)", key="send.domain")])
+        raise SendError("mailgun needs [send] domain", hint='set [send] domain = "mg.example.com" (your Mailgun sending domain)')
     region = (config.region or "us").lower()
     if region not in HOSTS:
-        raise ConfigError([Problem(None, None, f"[send] region for mailgun must be 'us' or 'eu', not {config.region!r}", key="send.region")])
+        raise SendError(f"[send] region for mailgun must be 'us' or 'eu', not {config.region!r}")
     return MailgunSender(
         key=key, domain=config.domain, config=config,
         base=base_url(config, env, HOSTS[region]), client=client,
     )
+
+
+# The registry's name for the factory (feedpub.send.registry: "module:factory").
+factory = create

@@ -17,6 +17,7 @@ import httpx
 from ..config import SendConfig
 from ..errors import ProviderError
 from .base import BatchResult, OutgoingMessage, Sender
+from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
@@ -84,7 +85,12 @@ class PostmarkSender(HttpSender):
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     token = require_env(env, ENV_KEY, "postmark")
+    register_secret(token)
     return PostmarkSender(
         token=token, stream=config.message_stream or "broadcast", config=config,
         base=base_url(config, env, DEFAULT_BASE_URL), client=client,
     )
+
+
+# The registry's name for the factory (feedpub.send.registry: "module:factory").
+factory = create

@@ -16,6 +16,7 @@ import httpx
 from ..config import SendConfig
 from ..errors import ProviderError
 from .base import BatchResult, OutgoingMessage, Sender
+from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env
 
 DEFAULT_BASE_URL = "https://api.resend.com"
@@ -82,4 +83,9 @@ class ResendSender(HttpSender):
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "resend")
+    register_secret(key)
     return ResendSender(key=key, config=config, base=base_url(config, env, DEFAULT_BASE_URL), client=client)
+
+
+# The registry's name for the factory (feedpub.send.registry: "module:factory").
+factory = create

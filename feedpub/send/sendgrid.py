@@ -16,6 +16,7 @@ import httpx
 from ..config import SendConfig
 from ..errors import ProviderError
 from .base import BatchResult, OutgoingMessage, Sender
+from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env, split_address
 from .merge import merge
 
@@ -81,4 +82,9 @@ class SendGridSender(HttpSender):
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "sendgrid")
+    register_secret(key)
     return SendGridSender(key=key, config=config, base=base_url(config, env, DEFAULT_BASE_URL), client=client)
+
+
+# The registry's name for the factory (feedpub.send.registry: "module:factory").
+factory = create

@@ -19,6 +19,7 @@ import httpx
 from ..config import SendConfig
 from ..errors import CredentialsError
 from .base import BatchResult, OutgoingMessage, Sender
+from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env, split_address
 from .sigv4 import AwsCredentials, sign
 
@@ -108,7 +109,13 @@ def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | No
             hint="export AWS_REGION=eu-west-1 (the region your SES identities are verified in)",
         )
     creds = AwsCredentials(access, secret, env.get("AWS_SESSION_TOKEN", ""))
+    for value in (access, secret, creds.session_token):
+        register_secret(value)
     return SesSender(
         credentials=creds, region=region, config=config,
         base=base_url(config, env, f"https://email.{region}.amazonaws.com"), client=client,
     )
+
+
+# The registry's name for the factory (feedpub.send.registry: "module:factory").
+factory = create
