@@ -23,7 +23,7 @@ install-test: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(VENV)/bin/feedpub build
 	$(VENV)/bin/feedpub digest --last 2
-	$(VENV)/bin/feedpub send --last 2 --to-list reader1@example.com,reader2@example.com --yes
+	FEEDPUB_UNSUBSCRIBE_SECRET=$${FEEDPUB_UNSUBSCRIBE_SECRET:-demo-only-not-secret} $(VENV)/bin/feedpub send --last 2 --yes
 
 ## make test: the whole suite
 test: $(VENV)/.installed-test

@@ -20,12 +20,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import JournalError, SendError
 from ..model import Email
 from .base import BatchResult, OutgoingMessage, Sender
-from .journal import DONE_STATES, Journal
+from .journal import DONE_STATES, Journal, read_state
 from .messages import build_message, recipient_hash
 from .ratelimit import TokenBucket
 from .recipients import Recipient
@@ -36,7 +37,7 @@ from .unsubscribe import Unsubscribe
 Unknown = Literal["stop", "resume", "skip"]
 Progress = Callable[[int], None]
 
-__all__ = ["FailedBatch", "SendReport", "deliver", "idempotency_key"]
+__all__ = ["FailedBatch", "Plan", "SendReport", "deliver", "plan", "idempotency_key", "send_test_copy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,79 @@ def deliver(
                 )
                 report.complete = True
     return report
+
+
+@dataclass
+class Plan:
+    """What ``deliver`` would do now (the dry run): counts from the recipients + journal."""
+
+    recipients: int = 0
+    already_sent: int = 0
+    to_send: int = 0
+    unknown: int = 0                     # left 'sending' by a run that died
+    batches: int = 0
+    first: list[str] = field(default_factory=list)
+    complete: bool = False               # the journal already records this digest as sent
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"recipients": self.recipients, "already_sent": self.already_sent, "to_send": self.to_send,
+                "unknown": self.unknown, "batches": self.batches, "first": self.first, "complete": self.complete}
+
+
+def plan(email: Email, recipients: Iterable[Recipient], journal_path: Path, batch_size: int, *, sample: int = 5) -> Plan:
+    """Count who ``deliver`` would send to, without sending or locking anything."""
+    state = read_state(journal_path, email.digest_id)
+    out = Plan(complete=state.complete is not None)
+    for r in recipients:
+        out.recipients += 1
+        if len(out.first) < sample:
+            out.first.append(r.email)
+        s = state.state_of(recipient_hash(r.key))
+        if s in DONE_STATES:
+            out.already_sent += 1
+        else:
+            out.to_send += 1
+            if s == "sending":
+                out.unknown += 1
+    if out.complete:
+        out.already_sent, out.to_send, out.unknown = out.recipients, 0, 0
+    size = max(1, int(batch_size))
+    out.batches = -(-out.to_send // size)
+    return out
+
+
+def send_test_copy(
+    email: Email,
+    recipient: Recipient,
+    sender: Sender,
+    *,
+    unsubscribe: Unsubscribe | None = None,
+    backoff: Backoff | None = None,
+) -> str:
+    """Send one copy to ``recipient`` outside the journal (``feedpub send --to``).
+
+    Retried like any batch; returns the provider's message id, raises on failure.
+    """
+    backoff = backoff or Backoff()
+    message = build_message(email, recipient, unsubscribe)
+    key = "test-" + idempotency_key(email.digest_id, [recipient_hash(recipient.key)])[:27]
+    attempt = 0
+    while True:
+        try:
+            result = sender.send_batch([message], idempotency_key=key)
+        except Exception as exc:
+            verdict = classify(exc)
+            if backoff.should_retry(attempt, verdict):
+                backoff.wait(attempt, verdict)
+                attempt += 1
+                continue
+            if isinstance(exc, SendError):
+                raise
+            raise SendError(redact(f"{sender.name}: {exc}")) from None
+        reason = (getattr(result, "rejected", None) or {}).get(recipient.email)
+        if reason:
+            raise SendError(redact(f"{sender.name} refused {recipient.email}: {reason}"))
+        return result.message_ids[0] if result.message_ids else ""
 
 
 def _new_batch(digest_id: str, recipients: list[Recipient], hashes: list[str]) -> _Batch:

@@ -59,7 +59,7 @@ def classify(exc: BaseException) -> Verdict:
         return Verdict(False, fatal=True)
     if isinstance(exc, ProviderError):
         status = exc.status
-        fatal = status in (401, 403)
+        fatal = status in (401, 403) or bool(getattr(exc, "fatal", False))
         retryable = exc.retryable or status == 429 or status == 408 or (status is not None and status >= 500)
         return Verdict(retryable and not fatal, exc.retry_after, fatal)
     status_exc = _http_status_error(exc)
