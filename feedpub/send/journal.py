@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,12 @@ from ..atomicio import fsync_dir, open_atomic
 from ..errors import JournalError
 
 DONE_STATES = frozenset({"sent", "rejected", "skipped"})
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[A-Za-z]{2,}")
+
+
+def scrub(reason: str) -> str:
+    """A provider's reason without the addresses it may quote (the journal holds none)."""
+    return _ADDRESS.sub("<address>", reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,17 +289,17 @@ class Journal:
         self.append(event)
 
     def failed(self, digest_id: str, batch: str, reason: str, *, at: datetime, hashes: Sequence[str] | None = None) -> None:
-        event: dict[str, Any] = {"event": "failed", "digest": digest_id, "batch": batch, "at": at.isoformat(), "reason": reason}
+        event: dict[str, Any] = {"event": "failed", "digest": digest_id, "batch": batch, "at": at.isoformat(), "reason": scrub(reason)}
         if hashes is not None:
             event["recipients"] = list(hashes)
         self.append(event)
 
     def rejected(self, digest_id: str, batch: str, hashes: Sequence[str], reasons: Sequence[str], *, at: datetime) -> None:
         self.append({"event": "rejected", "digest": digest_id, "batch": batch, "at": at.isoformat(),
-                     "recipients": list(hashes), "reasons": list(reasons)})
+                     "recipients": list(hashes), "reasons": [scrub(r) for r in reasons]})
 
     def skipped(self, digest_id: str, batch: str, reason: str, *, at: datetime) -> None:
-        self.append({"event": "skipped", "digest": digest_id, "batch": batch, "at": at.isoformat(), "reason": reason})
+        self.append({"event": "skipped", "digest": digest_id, "batch": batch, "at": at.isoformat(), "reason": scrub(reason)})
 
     def complete(
         self, digest_id: str, *, date: datetime, newest: datetime, post_ids: Sequence[str], subject: str,
