@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 import markdown
+from markdown.preprocessors import Preprocessor
 from pygments import highlight as _pygmentize
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -46,10 +47,10 @@ EXTENSION_CONFIGS = {
     "footnotes": {"UNIQUE_IDS": False},
 }
 
-#: Liquid hands finished HTML to Markdown as ``STASH_TOKEN % i``; STX/ETX never
-#: survive from user input (they are stripped as XML-illegal before rendering).
-STASH_TOKEN = "\x02fphtml:%d\x03"
-_STASH_RE = re.compile("\x02fphtml:(\\d+)\x03")
+#: Liquid hands finished HTML to Markdown as ``STASH_TOKEN % i``. U+FDD3 is a Unicode
+#: noncharacter: the renderer strips U+FDD0..U+FDEF from bodies, so a post cannot forge it.
+STASH_TOKEN = "\ufdd3fphtml:%d\ufdd3"
+_STASH_RE = re.compile("\ufdd3fphtml:(\\d+)\ufdd3")
 
 # ---- pathological input -----------------------------------------------------------
 # Python-Markdown's inline parser scans forward from every "[" (links, images,
@@ -122,7 +123,7 @@ def neutralize(text: str) -> tuple[str, list[str]]:
     """
     notes: list[str] = []
     if text.count("[") > NEUTRALIZE_THRESHOLD or text.count("<") > NEUTRALIZE_THRESHOLD:
-        text = _SENTINELS.sub("", text)
+        text = _SENTINELS.sub("", text)  # a post cannot forge them
     if text.count("[") > NEUTRALIZE_THRESHOLD:
         found = _unmatched_brackets(text)
         if found:
@@ -181,6 +182,27 @@ def highlight(code: str, lang: str = "", *, linenos: bool = False) -> str:
 
 
 # ---- the adapter ------------------------------------------------------------------
+class _StashPreprocessor(Preprocessor):
+    """Swap ``STASH_TOKEN``s for Markdown's own raw-HTML placeholders.
+
+    Runs after ``normalize_whitespace`` (which deletes STX/ETX, the delimiters of
+    Markdown's placeholders) and before ``html_block``, like Markdown's own extensions.
+    """
+
+    fragments: Sequence[str] = ()
+
+    def run(self, lines: list[str]) -> list[str]:
+        if not self.fragments:
+            return lines
+        placeholders = [self.md.htmlStash.store(fragment) for fragment in self.fragments]
+
+        def sub(m: re.Match[str]) -> str:
+            i = int(m.group(1))
+            return placeholders[i] if i < len(placeholders) else ""
+
+        return _STASH_RE.sub(sub, "\n".join(lines)).split("\n")
+
+
 class MarkdownAdapter:
     """One reusable Markdown instance: ``convert(text, stash)`` -> HTML fragment."""
 
@@ -190,6 +212,8 @@ class MarkdownAdapter:
             extension_configs=EXTENSION_CONFIGS,
             output_format="html",
         )
+        self._stash = _StashPreprocessor(self._md)
+        self._md.preprocessors.register(self._stash, "feedpub_stash", 25)
 
     def convert(self, text: str, stash: Sequence[str] = ()) -> tuple[str, list[str]]:
         """Render Markdown -> (html, notes about pathological input that was defused).
@@ -199,18 +223,12 @@ class MarkdownAdapter:
         text, notes = neutralize(text)
         md = self._md
         md.reset()
-        if stash:
-            placeholders = [md.htmlStash.store(fragment) for fragment in stash]
-
-            def _sub(m: re.Match[str]) -> str:
-                i = int(m.group(1))
-                return placeholders[i] if i < len(placeholders) else ""
-
-            text = _STASH_RE.sub(_sub, text)
+        self._stash.fragments = stash
         try:
             out = md.convert(text)
             return (restore(out) if notes else out), notes
         finally:
+            self._stash.fragments = ()
             md.reset()
 
 

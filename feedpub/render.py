@@ -40,9 +40,10 @@ from .sanitize import Sanitizer, strip_xml_illegal, to_text
 MORE = "<!--more-->"
 MEMO_SIZE = 256
 _REFDEF = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S.*$", re.M)
-# Removed from bodies before anything else sees them: XML-illegal characters, which also
-# covers STX/ETX (Markdown's and our placeholder delimiters), and lone surrogates.
-_CLEAN_BODY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Removed from bodies before anything else sees them: XML-illegal characters (incl. STX/ETX,
+# Markdown's placeholder delimiters), lone surrogates, and the noncharacters U+FDD0..U+FDEF
+# that markdown_adapter uses as its own markers.
+_CLEAN_BODY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 
 class RenderTimeout(BaseException):

@@ -46,7 +46,13 @@ def absolute(value: str, base: str, *, schemes: frozenset[str] = LINK_SCHEMES) -
         url = "https:" + url
     scheme = scheme_of(url)
     if scheme is not None:
-        return url if scheme in schemes else None
+        if scheme not in schemes:
+            return None
+        try:
+            urlsplit(url)  # raises ValueError on e.g. an unclosed IPv6 bracket
+        except ValueError:
+            return None
+        return url
     if url.startswith("\\"):  # browsers read "\\host" like "//host"
         return None
     try:
