@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from .. import atomicio
-from ..config import Config
-from ..digest import fill_unsubscribe, select, to_mime
-from ..digest.render import preview_unsubscribe_url, render_digest, size_warning
+from ..digest import fill_unsubscribe, to_mime
+from ..digest.compose import compose
+from ..digest.render import preview_unsubscribe_url, size_warning
 from ..digest.select import parse_since
+from ..errors import DigestError
 from .common import config_option, get_ui, load, now_utc
 
 PREVIEW_FROM = "newsletter@example.invalid"
@@ -40,13 +41,13 @@ def command(config_path: Path | None, since_text: str | None, last: int | None,
     config = load(config_path)
     now = now_utc()
     since = parse_since(since_text, config.tz) if since_text else None
-    site = _scan(config, now)
-    ui.problems(site.problems)
-    last_sent = None
-    if since is None and last is None:
-        last_sent = _last_sent(config)
-    digest = select(site, now=now, since=since, last=last, last_sent=last_sent)
-    if digest is None:
+    result = compose(config, now, since=since, last=last)
+    ui.problems(result.site.problems)
+    if result.site.errors:
+        raise DigestError(f"{len(result.site.errors)} post(s) have errors; no digest written",
+                          hint="fix the posts named above: a digest must not silently leave a post out")
+    digest, email, last_sent = result.digest, result.email, result.last_sent
+    if digest is None or email is None:
         message = "nothing new: no posts " + (
             f"since {since_text}" if since_text else
             f"since the last digest ({last_sent:%Y-%m-%d})" if last_sent else
@@ -58,7 +59,6 @@ def command(config_path: Path | None, since_text: str | None, last: int | None,
             ui.info(message)
         return
 
-    email = render_digest(digest, _renderer(site, config), config, now)
     if not email.from_addr:
         ui.warn(f"[send] from is not set; digest.eml uses {PREVIEW_FROM} until you set it")
         email = dataclasses.replace(email, from_addr=f"{config.site.title} <{PREVIEW_FROM}>")
@@ -72,8 +72,8 @@ def command(config_path: Path | None, since_text: str | None, last: int | None,
     atomicio.write_text(paths["html"], preview.html)
     atomicio.write_text(paths["text"], preview.text)
     atomicio.write_bytes(paths["eml"], message.as_bytes())
-    size = len(email.html.encode("utf-8"))
-    warning = size_warning(email.html)
+    size = len(preview.html.encode("utf-8"))
+    warning = size_warning(preview.html)
     if warning:
         ui.warn(warning)
     if as_json:
@@ -96,22 +96,3 @@ def command(config_path: Path | None, since_text: str | None, last: int | None,
             ui.info(f"Wrote    {path}")
     if open_browser:
         webbrowser.open(paths["html"].resolve().as_uri())
-
-
-def _scan(config: Config, now):  # noqa: ANN001, ANN202
-    from ..posts import scan
-
-    return scan(config, now)
-
-
-def _renderer(site, config: Config):  # noqa: ANN001, ANN202
-    from ..render import Renderer
-
-    return Renderer(site, cache_dir=config.cache_dir).render
-
-
-def _last_sent(config: Config):  # noqa: ANN202
-    """The newest post date of the last digest sent completely (the send journal)."""
-    from ..send.journal import last_sent_at
-
-    return last_sent_at(config.path(config.send.journal))

@@ -121,7 +121,7 @@ def inline_css(html: str) -> str:
         html = _STYLE_BLOCK.sub("", html)
         kept = "".join(b.strip() for b in blocks if b.strip() != "<style></style>")
         html = html.replace("</head>", kept + "\n</head>", 1)
-    return html
+    return html.rstrip("\n") + "\n"
 
 
 def make_subject(config: Config, digest: Digest, now: datetime) -> str:
