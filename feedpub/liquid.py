@@ -28,9 +28,9 @@ from typing import Any, TextIO
 from urllib.parse import quote, quote_plus, urljoin
 
 from liquid import Environment, Mode
-from liquid.ast import BlockNode, Node
+from liquid.ast import Node
 from liquid.exceptions import LiquidError
-from liquid.parser import get_parser
+from liquid.parser import eat_block
 from liquid.stream import TokenStream
 from liquid.tag import Tag
 from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_TAG, Token
@@ -168,20 +168,18 @@ class IncludeRelativeTag(IncludeTag):
 
 
 class HighlightNode(Node):
-    __slots__ = ("lang", "linenos", "block")
+    __slots__ = ("lang", "linenos", "code")
 
-    def __init__(self, token: Token, lang: str, linenos: bool, block: BlockNode) -> None:
+    def __init__(self, token: Token, lang: str, linenos: bool, code: str) -> None:
         super().__init__(token)
-        self.lang, self.linenos, self.block = lang, linenos, block
+        self.lang, self.linenos, self.code = lang, linenos, code
         self.blank = False
 
     def render_to_output(self, context: Any, buffer: TextIO) -> int:
-        buf = StringIO()
-        self.block.render(context, buf)
         try:
-            fragment = markdown_adapter.highlight(buf.getvalue(), self.lang, linenos=self.linenos)
+            fragment = markdown_adapter.highlight(self.code, self.lang, linenos=self.linenos)
         except Exception:  # noqa: BLE001 - a Pygments lexer bug must not lose the post
-            fragment = markdown_adapter.plain_code(buf.getvalue())
+            fragment = markdown_adapter.plain_code(self.code)
         state = _STATE.get()
         state.stash.append(fragment)
         # Alone on its own lines, so Markdown treats it as a block and not inside a <p>.
@@ -190,6 +188,9 @@ class HighlightNode(Node):
 
 
 class HighlightTag(Tag):
+    """``{% highlight lang [linenos] %}code{% endhighlight %}``; like Jekyll 4, the code is
+    taken verbatim (Liquid inside it is shown, not run)."""
+
     name = "highlight"
     end = "endhighlight"
     block = True
@@ -199,10 +200,14 @@ class HighlightTag(Tag):
         parts = arg.split()
         lang = parts[0] if parts else "text"
         linenos = any(p.startswith("linenos") for p in parts[1:])
-        next(stream)
-        block = get_parser(self.env).parse_block(stream, ("endhighlight", TOKEN_EOF))
-        stream.expect(TOKEN_TAG, value="endhighlight")
-        return HighlightNode(token, lang, linenos, block)
+        source = token.source
+        open_end = source.find("%}", stream.current.start_index)
+        eat_block(stream, ("endhighlight",))
+        end = stream.current
+        if not end.is_tag("endhighlight") or open_end < 0:
+            raise LiquidError("'highlight' is never closed with 'endhighlight'", token=token)
+        code = source[open_end + 2 : source.rfind("{%", 0, end.start_index)]
+        return HighlightNode(token, lang, linenos, code)
 
 
 _OUTPUT_IN_ARG = re.compile(r"\{\{(.*?)\}\}", re.S)
