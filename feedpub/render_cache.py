@@ -59,8 +59,8 @@ class Entry:
     deps: dict[str, str]          # site-relative path -> sha256, for includes
 
 
-def make_key(parts: dict[str, Any], *, versions: str = VERSIONS) -> str:
-    blob = json.dumps({"format": FORMAT, "versions": versions, **parts}, sort_keys=True, ensure_ascii=False)
+def make_key(parts: dict[str, Any]) -> str:
+    blob = json.dumps({"format": FORMAT, "versions": VERSIONS, **parts}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
