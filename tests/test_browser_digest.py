@@ -135,3 +135,16 @@ def test_screenshots_are_saved(browser, tmp_path):
     shot = ARTIFACTS / "digest-shot-check-600.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     shot.unlink()
+
+
+@pytest.mark.parametrize("name", ["sample.html", "sample-full.html"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_sample_blog_golden_digest_fits(browser, tmp_path, name, width):
+    """The checked-in golden digests of the sample blog (real scan + render) fit too."""
+    golden = Path(__file__).resolve().parent / "golden" / "digest" / name
+    page = tmp_path / name
+    page.write_text(golden.read_text("utf-8"), "utf-8")
+    m = _look(browser, page, f"sample-blog-{name.removesuffix('.html')}", width)
+    assert m["innerWidth"] == width
+    assert m["scrollWidth"] <= width, m
+    assert m["widest"] <= width + 0.5, m

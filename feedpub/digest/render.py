@@ -331,7 +331,7 @@ def _int(value: str | None) -> int | None:
 
 def _tidy_text(text: str) -> str:
     lines = [line.rstrip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+    return re.sub(r"\n{4,}", "\n\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
 def preview_unsubscribe_url(config: Config, recipient: str) -> str:
