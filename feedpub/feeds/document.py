@@ -15,8 +15,10 @@ from ..model import Author, Enclosure, Image
 
 #: Characters XML 1.0 cannot carry (C0 controls but tab/LF/CR, lone surrogates,
 #: U+FFFE/U+FFFF). lxml refuses them ("All strings must be XML compatible") and readers
-#: reject a feed holding them as character references, so they are removed.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: reject a feed holding them as character references, so they are removed. So are DEL
+#: and the C1 controls (U+007F-U+009F), which XML 1.0 discourages and readers turn into
+#: other characters (feedparser reads U+0080 as a euro sign): they are mojibake, not text.
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 #: A fixed date for the ``updated`` of a feed with no entries: never the build time,
 #: so an empty feed is byte-identical across builds too.

@@ -8,6 +8,7 @@ no other name shares, so no name is silently dropped or merged.
 """
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -18,6 +19,7 @@ from ..model import Post, Site
 from ..slugs import unique_slugs
 
 FORMATS = ("atom", "rss", "json")
+MAX_SLUG_BYTES = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +54,9 @@ def select_feeds(
     formats = [f for f in FORMATS if f in config.feeds.formats]
     main_paths = {f: _checked(config, getattr(config.feeds, f), f"feeds.{f}") for f in formats}
     specs = [FeedSpec("main", "", "", tuple(posts[:limit]), main_paths)]
-    for kind, setting, template in (
-        ("category", config.feeds.categories, config.feeds.category_path),
-        ("tag", config.feeds.tags, config.feeds.tag_path),
+    for kind, key, setting, template in (
+        ("category", "categories", config.feeds.categories, config.feeds.category_path),
+        ("tag", "tags", config.feeds.tags, config.feeds.tag_path),
     ):
         if setting is False:
             continue
@@ -68,12 +70,12 @@ def select_feeds(
                 for name in missing:
                     problems.append(Problem(
                         config.source, None,
-                        f"no post has the {kind} {name!r} listed in [feeds] {kind}s; its feed is empty",
-                        severity="warning", key=f"feeds.{kind}s",
+                        f"no post has the {kind} {name!r} listed in [feeds] {key}; its feed is empty",
+                        severity="warning", key=f"feeds.{key}",
                     ))
         slugs = unique_slugs(names)
         for name in names:
-            slug = slugs[name]
+            slug = _short(slugs[name], name)
             paths = {
                 f: _checked(config, _fill(template, slug, main_paths[f]), f"feeds.{kind}_path")
                 for f in formats
@@ -92,6 +94,15 @@ def _group(posts: list[Post], kind: str, limit: int) -> dict[str, list[Post]]:
             if len(bucket) < limit:
                 bucket.append(post)
     return groups
+
+
+def _short(slug: str, name: str) -> str:
+    """Slugs fit in a file name (255 bytes on most file systems): long ones are cut and
+    get a hash of the whole name, so they stay unique."""
+    if len(slug.encode("utf-8")) <= MAX_SLUG_BYTES:
+        return slug
+    cut = slug.encode("utf-8")[: MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-")
+    return f"{cut}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
 def _fill(template: str, slug: str, main_path: str) -> str:
