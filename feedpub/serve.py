@@ -169,35 +169,27 @@ def default_build(config: Config, now: datetime) -> Any:
 
 
 def default_digest(config: Config, now: datetime) -> DigestPreview | None:
-    """What the next digest would be; with nothing new, the newest posts as a sample."""
-    from .digest import fill_unsubscribe, select
-    from .digest.render import preview_unsubscribe_url, render_digest
-    from .posts import scan
-    from .render import Renderer
+    """What the next ``feedpub digest``/``send`` would render (the same ``compose``); with
+    nothing new, the newest posts as a sample so the email's look can still be checked."""
+    from .digest import fill_unsubscribe
+    from .digest.compose import compose
+    from .digest.render import preview_unsubscribe_url
 
-    site = scan(config, now)
-    last_sent = None
-    try:
-        from .send.journal import last_sent_at
-
-        last_sent = last_sent_at(config.path(config.send.journal))
-    except (ImportError, FeedpubError, OSError):
-        last_sent = None
-    digest = select(site, now=now, last_sent=last_sent)
+    composed = compose(config, now)
     note = ""
-    if digest is None:
-        if not site.posts:
-            return None
-        digest = select(site, now=now, last=min(3, len(site.posts)))
+    if composed.email is None and composed.site.posts:
+        composed = compose(config, now, last=min(3, len(composed.site.posts)))
         note = "Nothing new since the last digest: this preview shows the newest posts."
-    if digest is None:
+    if composed.email is None or composed.digest is None:
         return None
-    email = render_digest(digest, Renderer(site, cache_dir=config.cache_dir).render, config, now)
+    email = composed.email
     first = config.send.to[0] if config.send.to else "subscriber@example.com"
     unsubscribe = preview_unsubscribe_url(config, first)
     if unsubscribe:
         email = fill_unsubscribe(email, unsubscribe)
-    return DigestPreview(email.subject, email.html, email.text, note or f"{digest.count} post(s): {digest.reason}")
+    digest = composed.digest
+    return DigestPreview(email.subject, email.html, email.text,
+                         note or f"{digest.count} post(s): {digest.reason}")
 
 
 class Preview:

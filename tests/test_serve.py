@@ -329,3 +329,18 @@ def test_index_page_in_headless_chromium(served, tmp_path):
         shot.unlink(missing_ok=True)
         result = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1000,800", base + path)
         assert shot.is_file() and shot.stat().st_size > 5000, result.stderr[-2000:]
+
+
+def test_digest_preview_with_nothing_new_shows_the_newest_posts(make_site):
+    root = make_site({"posts/2020-01-01-old.md": "---\ntitle: Old news\n---\nOld.\n"}, toml=TOML)
+    preview = Preview(None, lambda: FIXED_NOW, root=root)
+    state = preview.rebuild()
+    assert state.error == ""
+    assert state.digest is not None and "Old news" in state.digest.text
+    assert state.digest.note.startswith("Nothing new")
+
+
+def test_no_posts_no_digest_preview(make_site):
+    root = make_site({}, toml=TOML)
+    state = Preview(None, lambda: FIXED_NOW, root=root).rebuild()
+    assert state.digest is None and state.error == ""
