@@ -138,3 +138,19 @@ def test_help_documents_every_option(capsys):
     out = capsys.readouterr().out
     for option in ("--since", "--last", "--out", "--open", "--json", "--config"):
         assert option in out
+
+
+def test_compose_takes_another_journal(site, now):
+    from feedpub.config import load_config
+    from feedpub.digest.compose import compose
+
+    journal = site / "elsewhere.jsonl"
+    journal.write_text(json.dumps({
+        "event": "complete", "digest": "y" * 24, "date": "2026-11-21T12:00:00+00:00",
+        "newest": "2026-11-20T00:00:00+00:00", "post_ids": [], "subject": "S",
+    }) + "\n", "utf-8")
+    config = load_config(site / "feedpub.toml", root=site)
+    result = compose(config, now, journal=journal)
+    assert [p.title for p in result.digest.all_posts] == ["Fresh post"]
+    assert result.last_sent.isoformat() == "2026-11-20T00:00:00+00:00"
+    assert compose(config, now).digest.count == 2  # the default journal is empty: first-run window
