@@ -311,3 +311,14 @@ def test_big_full_digest_passes_the_warning_threshold(tmp_path):
     assert size_warning(email.html) is not None
     small = build(tmp_path, posts=posts)[0]
     assert size_warning(small.html) is None
+
+
+def test_front_matter_image_leads_the_excerpt(tmp_path):
+    from feedpub.model import Image
+
+    posts = [write_post(tmp_path, "pic", "With a picture", "Text.\n", date=days_ago(1),
+                        image=Image("https://cdn.example.com/hero.jpg", "A hero"))]
+    tree = doc(build(tmp_path, posts=posts)[0].html)
+    (img,) = tree.xpath("//img")
+    assert (img.get("src"), img.get("alt"), img.get("width")) == ("https://cdn.example.com/hero.jpg", "A hero", "560")
+    assert "max-width:100%" in img.get("style").replace(" ", "")

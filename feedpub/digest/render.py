@@ -240,7 +240,15 @@ def _post_context(rendered: RenderedPost, config: Config) -> dict[str, Any]:
         "text": html_to_text(body, base_url=post.url),
         "summary_text": summary_text,
         "read_more": not full,
+        "image": _lead_image(post, body),
     }
+
+
+def _lead_image(post: Post, body: str) -> dict[str, str] | None:
+    """The front matter ``image`` above the excerpt, unless the shown HTML already has it."""
+    if post.image is None or not post.image.url or post.image.url in body:
+        return None
+    return {"url": post.image.url, "alt": post.image.alt or post.title}
 
 
 def _more_context(post: Post, config: Config) -> dict[str, Any]:
