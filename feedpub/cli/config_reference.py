@@ -13,14 +13,20 @@ from ..config import reference_rows
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _prose(text).replace("|", "\\|")
+
+
+def _prose(text: str) -> str:
+    """Help text as Markdown prose: one line, and a literal <tag> stays visible."""
+    return text.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
 def markdown() -> str:
     """The config reference as a Markdown table, one row per key, grouped by section."""
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, kind, default, doc in reference_rows():
-        lines.append(f"| `{key}` | {_cell(kind)} | `{_cell(default)}` | {_cell(doc)} |")
+        code = default.replace("|", "\\|").replace("\n", " ")   # a code span: no entities
+        lines.append(f"| `{key}` | {_cell(kind)} | `{code}` | {_cell(doc)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -65,7 +71,7 @@ def commands_markdown(group: click.Group | None = None) -> str:
         command = group.commands[name]
         ctx = click.Context(command, info_name=name, parent=root_ctx)
         usage = " ".join(command.collect_usage_pieces(ctx))
-        help_text = (command.help or "").split("\n\n")[0].replace("\n", " ").strip()
+        help_text = _prose((command.help or "").split("\n\n")[0]).strip()
         out += ["", f"#### `feedpub {name}`", "", help_text, "", "```text", f"feedpub {name} {usage}".rstrip(), "```"]
         rows = [p.get_help_record(ctx) for p in command.get_params(ctx) if _documented(p)]
         rows = [r for r in rows if r]
