@@ -12,9 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_digest_support import NOW, MarkdownRender, days_ago, make_config, make_site, sample_posts, write_post
+from test_digest_support import NOW, MarkdownRender, make_config, sample_posts
+from test_digest_support import make_site as site_of
 
+from feedpub.config import load_config
 from feedpub.digest import render_digest, select
+from feedpub.digest.compose import compose
 
 pytestmark = pytest.mark.browser
 
@@ -87,27 +90,51 @@ def _write(tmp_path, email, name) -> Path:
     return path
 
 
-def _stress_posts(root):
+STRESS_TOML = """\
+[site]
+title = "Test Blog"
+url = "https://example.com"
+author = "Ann Author"
+
+[send]
+from = "Test Blog <news@example.com>"
+unsubscribe_url = "https://example.com/unsubscribe?email={email}&token={token}"
+
+[digest]
+max_posts = 3
+content = "%s"
+"""
+
+
+def _stress_files():
     """Everything that widens emails: a long code line, a wide image, a wide table, a long URL."""
     long_url = "https://example.com/" + "a-very-long-path-segment-" * 8
-    table = "| " + " | ".join(f"column {i}" for i in range(12)) + " |\n|" + "---|" * 12 + "\n| " + " | ".join("value" for _ in range(12)) + " |\n"
-    body = (
+    columns = range(12)
+    table = ("| " + " | ".join(f"column {i}" for i in columns) + " |\n|" + "---|" * 12 + "\n| "
+             + " | ".join("value" for _ in columns) + " |\n")
+    stress = (
         f"Stress test with a bare long link {long_url} in the first paragraph.\n\n"
-        '<img src="/img/panorama.png" width="2400" alt="A very wide panorama">\n\n'
+        '![A very wide panorama](/img/panorama.png){: width="2400"}\n\n'
         "```python\n" + "def f(): return " + " + ".join(f"value_{i}" for i in range(40)) + "\n```\n\n" + table
     )
-    posts = sample_posts(root)
-    posts.append(write_post(root, "stress", "A post with an extremely long title that goes on and on " * 2, body,
-                            date=days_ago(0.5), categories=("one", "two", "three", "four", "five")))
-    return posts
+    title = "A post with an extremely long title that goes on and on " * 2
+    return {
+        "posts/2026-11-23-stress.md": f"---\ntitle: {title.strip()}\ncategories: [one, two, three, four, five]\n---\n{stress}",
+        "posts/2026-11-22-third.md": "---\ntitle: Third post\n---\nThe **newest** post with [a link](/about/).\n\n"
+                                     "    indented code block " + "x" * 120 + "\n",
+        "posts/2026-11-20-second.md": "---\ntitle: Second post\n---\nSecond post.\n\n- one\n- two\n",
+        "posts/2026-11-17-first.md": "---\ntitle: First post\n---\nThe first post of the week.\n",
+    }
 
 
 @pytest.mark.parametrize("content", ["excerpt", "full"])
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_horizontal_overflow(browser, tmp_path, content, width):
-    config = make_config(tmp_path, digest={"content": content, "max_posts": 3})
-    digest = select(make_site(config, _stress_posts(tmp_path)), now=NOW)
-    page = _write(tmp_path, render_digest(digest, MarkdownRender(), config, NOW), content)
+def test_no_horizontal_overflow(browser, make_site, tmp_path, content, width):
+    """Real scan and render (Pygments' inline styles included) of posts made to overflow."""
+    root = make_site(_stress_files(), toml=STRESS_TOML % content)
+    email = compose(load_config(root / "feedpub.toml", root=root), NOW, last=4).email
+    assert "value_39" in email.html if content == "full" else "More posts" in email.html
+    page = _write(tmp_path, email, content)
     m = _look(browser, page, f"stress-{content}", width)
     assert m["innerWidth"] == width
     assert m["scrollWidth"] <= m["innerWidth"], f"the digest scrolls sideways at {width}px: {m}"
@@ -118,7 +145,7 @@ def test_no_horizontal_overflow(browser, tmp_path, content, width):
 
 def test_dark_mode_switches_colours(browser, tmp_path):
     config = make_config(tmp_path)
-    digest = select(make_site(config, sample_posts(tmp_path)), now=NOW)
+    digest = select(site_of(config, sample_posts(tmp_path)), now=NOW)
     page = _write(tmp_path, render_digest(digest, MarkdownRender(), config, NOW), "dark")
     light = _look(browser, page, "sample", 375)
     dark = _look(browser, page, "sample", 375, dark=True)
@@ -129,7 +156,7 @@ def test_dark_mode_switches_colours(browser, tmp_path):
 
 def test_screenshots_are_saved(browser, tmp_path):
     config = make_config(tmp_path)
-    digest = select(make_site(config, sample_posts(tmp_path)), now=NOW)
+    digest = select(site_of(config, sample_posts(tmp_path)), now=NOW)
     page = _write(tmp_path, render_digest(digest, MarkdownRender(), config, NOW), "shot")
     _look(browser, page, "shot-check", 600)
     shot = ARTIFACTS / "digest-shot-check-600.png"
