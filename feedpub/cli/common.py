@@ -105,7 +105,11 @@ def now_utc() -> datetime:
 def run_guarded(group: click.Group, argv: list[str]) -> int:
     """Run the CLI; turn feedpub errors into a message on stderr and an exit code."""
     try:
-        group.main(args=argv, prog_name="feedpub", standalone_mode=False)
+        result = group.main(args=argv, prog_name="feedpub", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            # click (standalone_mode=False) returns an Exit's code instead of raising it,
+            # so a command's CommandFailed(1) arrives here as a plain 1.
+            return result
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:

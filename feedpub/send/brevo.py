@@ -107,6 +107,22 @@ class BrevoSender(HttpSender):
             return BatchResult(tuple(str(i) for i in data["messageIds"]))
         return BatchResult((str(data.get("messageId", "")),))
 
+    PAGE = 100  # blockedContacts' maximum limit
+
+    def fetch_suppressions(self) -> set[str]:
+        """Transactional blocked contacts (unsubscribed, hard bounces, spam complaints, admin blocks)."""
+        found: set[str] = set()
+        offset = 0
+        while True:
+            data = self.json_body(self.request(
+                "GET", "/v3/smtp/blockedContacts", params={"limit": self.PAGE, "offset": offset}))
+            items = data.get("contacts", []) if isinstance(data, dict) else []
+            found.update(str(i["email"]).lower() for i in items if isinstance(i, dict) and i.get("email"))
+            offset += len(items)
+            total = data.get("count") if isinstance(data, dict) else None
+            if not items or len(items) < self.PAGE or (isinstance(total, int) and offset >= total):
+                return found
+
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "brevo")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from email.utils import formataddr
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -79,6 +80,27 @@ class MailgunSender(HttpSender):
         response = self.request("POST", f"/v3/{self.domain}/messages", files=files)
         data = self.json_body(response)
         return BatchResult((str(data.get("id", "")) if isinstance(data, dict) else "",))
+
+    SUPPRESSION_KINDS = ("unsubscribes", "bounces", "complaints")
+    PAGE = 1000
+
+    def fetch_suppressions(self) -> set[str]:
+        found: set[str] = set()
+        for kind in self.SUPPRESSION_KINDS:
+            url = f"/v3/{self.domain}/{kind}?limit={self.PAGE}"
+            seen: set[str] = set()
+            while url and url not in seen:
+                seen.add(url)
+                data = self.json_body(self.request("GET", url))
+                items = data.get("items", []) if isinstance(data, dict) else []
+                if not items:
+                    break
+                found.update(str(i["address"]).lower() for i in items if isinstance(i, dict) and i.get("address"))
+                nxt = (data.get("paging") or {}).get("next", "")
+                # Mailgun's paging URLs name its public host; keep our base URL (EU, proxy, tests).
+                parts = urlsplit(nxt)
+                url = f"{parts.path}?{parts.query}" if parts.path else ""
+        return found
 
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:

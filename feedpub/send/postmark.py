@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from email.utils import formataddr
+from urllib.parse import quote
 
 import httpx
 
@@ -81,6 +82,13 @@ class PostmarkSender(HttpSender):
             # Every message refused for the same reason: a problem with the request, not a recipient.
             raise ProviderError(next(iter(rejected.values())), provider=self.name, status=response.status_code)
         return BatchResult(tuple(ids), rejected)
+
+    def fetch_suppressions(self) -> set[str]:
+        """The message stream's suppressions (unsubscribes, hard bounces, spam complaints)."""
+        path = f"/message-streams/{quote(self.message_stream, safe='')}/suppressions/dump"
+        data = self.json_body(self.request("GET", path))
+        items = data.get("Suppressions", []) if isinstance(data, dict) else []
+        return {str(i["EmailAddress"]).lower() for i in items if isinstance(i, dict) and i.get("EmailAddress")}
 
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:

@@ -80,6 +80,21 @@ class ResendSender(HttpSender):
             )
         return BatchResult(tuple(str(i.get("id", "")) for i in items))
 
+    PAGE = 100
+
+    def fetch_suppressions(self) -> set[str]:
+        """Resend's suppression list (bounces, complaints, manual), paged by cursor."""
+        found: set[str] = set()
+        after = ""
+        while True:
+            params = {"limit": self.PAGE, **({"after": after} if after else {})}
+            data = self.json_body(self.request("GET", "/suppressions", params=params))
+            items = data.get("data", []) if isinstance(data, dict) else []
+            found.update(str(i["email"]).lower() for i in items if isinstance(i, dict) and i.get("email"))
+            if not (isinstance(data, dict) and data.get("has_more")) or not items or not items[-1].get("id"):
+                return found
+            after = str(items[-1]["id"])
+
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "resend")

@@ -79,6 +79,24 @@ class SendGridSender(HttpSender):
         )
         return BatchResult((response.headers.get("X-Message-Id", ""),))
 
+    SUPPRESSION_KINDS = ("unsubscribes", "bounces", "spam_reports")  # global unsubscribes, bounces, spam reports
+    PAGE = 500  # the largest page SendGrid's suppression endpoints return
+
+    def fetch_suppressions(self) -> set[str]:
+        found: set[str] = set()
+        for kind in self.SUPPRESSION_KINDS:
+            offset = 0
+            while True:
+                page = self.json_body(self.request(
+                    "GET", f"/v3/suppression/{kind}", params={"limit": self.PAGE, "offset": offset}))
+                if not isinstance(page, list):
+                    break
+                found.update(str(i["email"]).lower() for i in page if isinstance(i, dict) and i.get("email"))
+                if len(page) < self.PAGE:
+                    break
+                offset += len(page)
+        return found
+
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     key = require_env(env, ENV_KEY, "sendgrid")

@@ -98,6 +98,25 @@ class SesSender(HttpSender):
         data = self.json_body(response)
         return BatchResult((str(data.get("MessageId", "")) if isinstance(data, dict) else "",))
 
+    PAGE = 1000
+
+    def fetch_suppressions(self) -> set[str]:
+        """The account-level suppression list (bounces and complaints), paged by NextToken."""
+        found: set[str] = set()
+        token = ""
+        while True:
+            params = {"PageSize": self.PAGE, **({"NextToken": token} if token else {})}
+            data = self.json_body(self.request("GET", "/v2/email/suppression/addresses", params=params))
+            if not isinstance(data, dict):
+                return found
+            found.update(
+                str(i["EmailAddress"]).lower() for i in data.get("SuppressedDestinationSummaries", [])
+                if isinstance(i, dict) and i.get("EmailAddress")
+            )
+            token = data.get("NextToken") or ""
+            if not token:
+                return found
+
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
     access = require_env(env, "AWS_ACCESS_KEY_ID", "ses")
