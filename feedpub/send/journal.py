@@ -136,6 +136,15 @@ def read_state(path: Path, digest_id: str) -> DigestState:
     return state
 
 
+def read_broadcast(path: Path, digest_id: str) -> dict[str, Any] | None:
+    """The last ``broadcast`` event of ``digest_id`` (None: no broadcast was started)."""
+    last = None
+    for _, ev in _iter_events(Path(path)):
+        if ev["event"] == "broadcast" and ev.get("digest") == digest_id:
+            last = ev
+    return last
+
+
 def sent_digests(path: Path) -> list[SentDigest]:
     """Every digest sent completely, oldest first (the journal's ``complete`` lines)."""
     out = []
@@ -300,6 +309,18 @@ class Journal:
 
     def skipped(self, digest_id: str, batch: str, reason: str, *, at: datetime) -> None:
         self.append({"event": "skipped", "digest": digest_id, "batch": batch, "at": at.isoformat(), "reason": scrub(reason)})
+
+    def broadcast(self, digest_id: str, step: str, *, provider: str, audience: str, at: datetime,
+                  broadcast_id: str = "", reason: str = "") -> None:
+        """A provider-managed broadcast's progress (``feedpub.send.audience``); ``step`` is
+        creating, created, sending, sent or failed. Read back with ``read_broadcast``."""
+        event: dict[str, Any] = {"event": "broadcast", "digest": digest_id, "step": step, "provider": provider,
+                                 "audience": audience, "at": at.isoformat()}
+        if broadcast_id:
+            event["id"] = broadcast_id
+        if reason:
+            event["reason"] = scrub(reason)
+        self.append(event)
 
     def complete(
         self, digest_id: str, *, date: datetime, newest: datetime, post_ids: Sequence[str], subject: str,
