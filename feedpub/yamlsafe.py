@@ -237,7 +237,9 @@ def load(text: str, relpath: str, first_line: int = 2) -> tuple[FrontMatter, lis
         line = first_line + mark.line if mark is not None else first_line
         detail = exc.problem or "invalid YAML"
         if exc.context:
-            detail = f"{detail} ({exc.context})"
+            where = exc.context_mark
+            since = f" that starts on line {first_line + where.line}" if where is not None and where is not mark else ""
+            detail = f"{detail} ({exc.context}{since})"
         raise PostError(f"YAML syntax error in front matter: {detail}", path=relpath, line=line) from None
     except yaml.YAMLError as exc:  # reader errors carry no mark the same way
         raise PostError(f"YAML error in front matter: {exc}", path=relpath, line=first_line) from None
