@@ -43,6 +43,7 @@ EXTENSION_CONFIGS = {
         "pygments_style": PYGMENTS_STYLE,
         "prestyles": PRE_STYLE,
         "cssstyles": BLOCK_STYLE,
+        "pygments_formatter": lambda **options: _codehilite_formatter(**options),
     },
     "footnotes": {"UNIQUE_IDS": False},
 }
@@ -165,6 +166,19 @@ def _formatter(linenos: bool) -> HtmlFormatter:
             linenos="inline" if linenos else False,
             wrapcode=True,
         )
+    return fmt
+
+
+_CODEHILITE_FORMATTERS: dict[tuple[tuple[str, object], ...], HtmlFormatter] = {}
+
+
+def _codehilite_formatter(lang_str: str = "", **options: object) -> HtmlFormatter:
+    """CodeHilite builds a new HtmlFormatter per code block, and with ``noclasses`` every
+    one recomputes the style's inline CSS (~3 ms); its options never change, so reuse it."""
+    key = tuple(sorted(options.items()))
+    fmt = _CODEHILITE_FORMATTERS.get(key)
+    if fmt is None:
+        fmt = _CODEHILITE_FORMATTERS[key] = HtmlFormatter(**options)
     return fmt
 
 

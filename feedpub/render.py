@@ -59,6 +59,7 @@ class _Watchdog:
         self._fired: set[int] = set()
         self._next = 0
         self._thread: threading.Thread | None = None
+        self._wake_at: float | None = None  # when the watchdog next looks; None: idle
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():  # also after fork()
@@ -70,8 +71,12 @@ class _Watchdog:
             self._ensure_thread()
             self._next += 1
             token = self._next
-            self._jobs[token] = (threading.get_ident(), time.monotonic() + seconds)
-            self._cond.notify()
+            deadline = time.monotonic() + seconds
+            self._jobs[token] = (threading.get_ident(), deadline)
+            # Wake the watchdog only if it would look too late: renders one after another
+            # (the common case) then cost no thread switch at all.
+            if self._wake_at is None or deadline < self._wake_at:
+                self._cond.notify()
             return token
 
     def stop(self, token: int) -> bool:
@@ -96,6 +101,7 @@ class _Watchdog:
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(RenderTimeout))
                     else:
                         wait = deadline - now if wait is None else min(wait, deadline - now)
+                self._wake_at = None if wait is None else now + wait
                 self._cond.wait(wait)
 
 
