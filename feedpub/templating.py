@@ -13,6 +13,7 @@ errors (a typo in a user template fails loudly instead of printing nothing).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,27 @@ def user_templates_dir(config: Config | None) -> Path | None:
 
 
 def environment(config: Config | None = None, *, user_dir: Path | None = None) -> jinja2.Environment:
-    """The environment for ``config``'s site (or ``user_dir``); defaults only without either."""
+    """The environment for ``config``'s site (or ``user_dir``); defaults only without either.
+
+    Environments are cached per folder (compiled templates are reused); Jinja still
+    notices edited template files by their modification time.
+    """
     user_dir = user_dir or user_templates_dir(config)
+    if user_dir is None or not user_dir.is_dir():
+        return _environment("", ())
+    # The file names are part of the key: a template added later must win over a cached default.
+    return _environment(str(user_dir), tuple(sorted(p.name for p in user_dir.iterdir())))
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(user_dir: str, names: tuple[str, ...]) -> jinja2.Environment:
     defaults = jinja2.FileSystemLoader(str(DEFAULTS))
     loaders: list[jinja2.BaseLoader] = []
-    if user_dir is not None and user_dir.is_dir():
-        loaders.append(jinja2.FileSystemLoader(str(user_dir)))
+    if user_dir:
+        loaders.append(jinja2.FileSystemLoader(user_dir))
     loaders.append(jinja2.PrefixLoader({DEFAULT_PREFIX: defaults}, delimiter=":"))
     loaders.append(defaults)
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=AUTOESCAPE,
         undefined=jinja2.StrictUndefined,
@@ -60,6 +73,13 @@ def environment(config: Config | None = None, *, user_dir: Path | None = None) -
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["underline"] = underline
+    return env
+
+
+def underline(text: object, char: str = "-") -> str:
+    """``{{ title | underline("=") }}``: a rule as long as the text, for plain-text headings."""
+    return char * len(str(text))
 
 
 def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:

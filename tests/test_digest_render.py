@@ -1,11 +1,14 @@
 """The digest email as clients see it: HTML structure, inlined styles, text part, subject."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import html as lxml_html
 from test_digest_support import NOW, MarkdownRender, days_ago, make_config, make_site, sample_posts, write_post
 
@@ -322,3 +325,20 @@ def test_front_matter_image_leads_the_excerpt(tmp_path):
     (img,) = tree.xpath("//img")
     assert (img.get("src"), img.get("alt"), img.get("width")) == ("https://cdn.example.com/hero.jpg", "A hero", "560")
     assert "max-width:100%" in img.get("style").replace(" ", "")
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Co", "Cn", "Zl", "Zp")), min_size=1, max_size=60).filter(str.strip)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=_TEXT, category=_TEXT)
+def test_any_title_and_category_survive_as_text(tmp_path, title, category):
+    posts = [write_post(tmp_path, "p", "placeholder", "Body.\n", date=days_ago(1), categories=(category,))]
+    posts = [dataclasses.replace(posts[0], title=title)]
+    email = build(tmp_path, posts=posts)[0]
+    tree = doc(email.html)
+    shown = tree.xpath("string(//h2[contains(@class,'post-title')]/a)")
+    assert " ".join(shown.split()) == " ".join(title.split())
+    assert " ".join(category.split()) in " ".join(tree.xpath("string(//*[contains(@class,'post-meta')])").split())
+    assert tree.xpath("//script") == []
+    assert title in email.text

@@ -98,3 +98,12 @@ def test_defaults_only_without_a_user_folder(tmp_path):
     env = templating.environment(user_dir=tmp_path / "missing")
     assert "digest-date" in env.loader.get_source(env, "digest.html.j2")[0]
     assert env.loader.get_source(env, "default:digest.css")[0] == env.loader.get_source(env, "digest.css")[0]
+
+
+def test_a_template_added_later_replaces_the_cached_default(tmp_path):
+    before = templating.render(templating.environment(user_dir=tmp_path), "digests_index.html.j2",
+                               {"site": {"title": "T", "url": "https://x/", "lang": "en"}, "digests": []})
+    assert "past newsletters" in before
+    (tmp_path / "digests_index.html.j2").write_text("mine\n")
+    after = templating.render(templating.environment(user_dir=tmp_path), "digests_index.html.j2", {})
+    assert after == "mine\n"

@@ -64,7 +64,6 @@ def render_digest(
     ``subject`` overrides the [digest] subject template (web copies keep the sent one).
     """
     env = templating.environment(config)
-    env.filters["underline"] = lambda text, char="-": char * len(str(text))
     links = digest_links(config, now, web=web)
     posts = [_post_context(render(p), config) for p in digest.posts]
     subject = subject if subject is not None else make_subject(config, digest, now)
