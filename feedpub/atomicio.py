@@ -91,15 +91,22 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
                 pass
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write: cannot create its folder {path.parent}: {exc.strerror or exc}",
+                    path=str(path),
+                    hint="check that the output folder is a folder and writable; the previous files are intact",
+                ) from exc
+            try:
                 for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
                     with contextlib.suppress(OSError):
                         stale.unlink()
                 fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             except OSError as exc:
                 raise OutputError(
-                    f"cannot write {path}: {exc.strerror or exc}",
+                    f"cannot write: {exc.strerror or exc}",
                     path=str(path),
-                    hint="check that the output folder exists and is writable; the previous files are intact",
+                    hint="check that the output folder is writable; the previous files are intact",
                 ) from exc
             staged.append((tmp, path))
             try:
@@ -110,7 +117,7 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
                 os.chmod(tmp, 0o644)
             except OSError as exc:
                 raise OutputError(
-                    f"cannot write {path}: {exc.strerror or exc}",
+                    f"cannot write: {exc.strerror or exc}",
                     path=str(path),
                     hint="free some disk space or fix the folder's permissions; the previous files are intact",
                 ) from exc
@@ -119,7 +126,7 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
             try:
                 os.replace(tmp, path)
             except OSError as exc:
-                raise OutputError(f"cannot replace {path}: {exc.strerror or exc}", path=str(path)) from exc
+                raise OutputError(f"cannot replace: {exc.strerror or exc}", path=str(path)) from exc
     except BaseException:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
