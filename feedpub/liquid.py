@@ -86,8 +86,21 @@ class _JekyllEnvironment(Environment):
             _warn(state, exc.token, f"Liquid: {exc.message}")
 
 
+_UNCLOSED = re.compile(r"expected tag end(\w+)")
+
+
 def _warn(state: _State, token: Token | None, message: str, *, severity: str = "warning") -> None:
     path, line = state.post.relpath, None
+    unclosed = _UNCLOSED.search(message)
+    if (token is None or token.start_index < 0) and unclosed:
+        # "expected tag endif" is reported at the end of the file; point at the last
+        # opening tag of that name instead, which is where the fix goes.
+        opened = None
+        for opened in re.finditer(r"\{%-?\s*" + unclosed.group(1) + r"\b", state.body):
+            pass
+        if opened is not None:
+            line = state.post.body_line + state.body.count("\n", 0, opened.start())
+            message = f"Liquid: '{unclosed.group(1)}' is never closed with 'end{unclosed.group(1)}'"
     if token is not None and token.start_index >= 0:
         src = token.source
         line_in = src.count("\n", 0, token.start_index) + 1

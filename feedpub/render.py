@@ -267,12 +267,18 @@ class Renderer:
         if post.summary is not None and post.summary.strip():
             summary_src = _CLEAN_BODY.sub("", post.summary)
             summary_stash: list[str] = []
+            if liquid_mod.has_liquid(summary_src):  # rare, but Jekyll runs it too
+                result = self.liquid.render(post, summary_src)
+                summary_src, summary_stash = result.text, result.stash
         else:
             summary_src = excerpt_source(body, self.config.site.excerpt_separator)
             summary_stash = stash
-        summary_html = html if summary_src == body else self._markdown(post, summary_src, summary_stash, [])
         html = strip_xml_illegal(self._sanitizer.clean(html, post.url))
-        summary_html = strip_xml_illegal(self._sanitizer.clean(summary_html, post.url))
+        if summary_src is body:  # the whole post is its own excerpt
+            summary_html = html
+        else:
+            summary_html = self._markdown(post, summary_src, summary_stash, [])
+            summary_html = strip_xml_illegal(self._sanitizer.clean(summary_html, post.url))
         summary_text = to_text(summary_html)
         rendered = RenderedPost(post, html, summary_html, summary_text, tuple(warnings))
         entry = Entry(html, summary_html, summary_text, tuple(warnings), liquid_fp, liquid_posts, deps)

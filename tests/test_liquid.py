@@ -216,3 +216,20 @@ def test_jekyll_fixture_posts_include_relative_and_degrade():
     assert rel.html.count("relative_included") == 7 and "<li>var1 = foo</li>" in rel.html
     odd = renderer.render(by_name["2018-11-15-excerpt-liquid-block.md"])
     assert "{%" not in odd.html and any("do_nothing" in w.message for w in odd.warnings)
+
+
+def test_an_unclosed_block_is_reported_at_its_opening_line():
+    r = render("a\n\n{% if x %}\nb\n{% for y in z %}\nunclosed", body_line=5)
+    assert sorted(messages(r)) == [
+        "posts/2024-07-18-post.md:7: warning: Liquid: 'if' is never closed with 'endif'",
+        "posts/2024-07-18-post.md:9: warning: Liquid: 'for' is never closed with 'endfor'",
+    ]
+
+
+def test_runaway_loops_and_output_are_capped_with_a_warning():
+    r = render("{% for i in (1..1000000000) %}x{% endfor %}")
+    assert r.html == "" and "loop iteration limit" in r.warnings[0].message
+
+
+def test_liquid_in_a_front_matter_summary_is_evaluated():
+    assert render("Body", summary="About {{ page.title }}").summary_html == "<p>About A Post</p>"
