@@ -10,6 +10,7 @@ through one parser:
     2024-07-18 08:20              naive: takes the site's time zone
     2024-07-18                    bare date: midnight in the site's time zone
     2017-2-5                      unpadded, as in Jekyll file names
+    2023-01-29 18:30:22 2023 -0800    the year repeated (Ruby's Time.parse accepts it)
     Thu, 18 Jul 2024 08:20:00 -0600   RFC 2822, as some importers write
 
 Impossible dates (``2024-02-30``) are errors, never silently moved.
@@ -23,6 +24,7 @@ from email.utils import parsedate_to_datetime
 _DATE = re.compile(
     r"""\s*(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})
     (?:(?:[Tt]|[ \t]+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d+))?)?)?
+    (?:[ \t]+(?P<y2>\d{4})(?=[ \t]))?   # "18:30:22 2023 -0800" (the year again, as `date` prints it)
     [ \t]*(?P<tz>[Zz]|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)?\s*\Z""",
     re.X,
 )
@@ -38,7 +40,7 @@ class DateError(ValueError):
 def parse_date(text: str, tz: tzinfo) -> datetime:
     """An aware datetime from ``text``; naive values are in ``tz``. Raises DateError."""
     m = _DATE.match(text)
-    if m is None:
+    if m is None or (m["y2"] and m["y2"] != m["y"]):
         return _fallback(text, tz)
     try:
         value = datetime(

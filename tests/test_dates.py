@@ -21,6 +21,7 @@ DENVER = ZoneInfo("America/Denver")
         ("2024-07-18 08:20:00.5 +0530", datetime(2024, 7, 18, 2, 50, 0, 500000, tzinfo=timezone.utc)),
         ("2024-07-18 08:20 UTC", datetime(2024, 7, 18, 8, 20, tzinfo=timezone.utc)),
         ("Thu, 18 Jul 2024 08:20:00 -0600", datetime(2024, 7, 18, 14, 20, tzinfo=timezone.utc)),
+        ("2023-01-29 18:30:22 2023 -0800", datetime(2023, 1, 30, 2, 30, 22, tzinfo=timezone.utc)),
     ],
 )
 def test_dates_with_offsets(text, expected):
@@ -63,6 +64,7 @@ def test_naive_dates_take_the_site_timezone(text, expected):
         ("next tuesday", "expected a date like"),
         ("", "expected a date like"),
         ("2024", "expected a date like"),
+        ("2023-01-29 18:30:22 2022 -0800", "expected a date like"),
     ],
 )
 def test_impossible_and_unparseable_dates(text, fragment):
