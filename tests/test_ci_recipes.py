@@ -7,6 +7,7 @@ builtin copies, so no network).
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -191,3 +192,21 @@ def test_digest_workflow_never_cancels_a_send_and_keeps_the_journal():
     gitlab = yaml.safe_load((DOCS / "gitlab-ci.yml").read_text("utf-8"))
     assert gitlab["digest"]["resource_group"] and gitlab["digest"]["interruptible"] is False
     assert gitlab["pages"]["artifacts"]["paths"] == ["public"]
+
+
+def test_bitrise_workflows_chain_to_real_workflows_and_steps():
+    data = yaml.safe_load((DOCS / "bitrise.yml").read_text("utf-8"))
+    assert data["format_version"] and data["default_step_lib_source"].startswith("https://")
+    workflows = data["workflows"]
+    assert {"feeds", "digest"} <= set(workflows)
+    for name, flow in workflows.items():
+        for ref in flow.get("before_run", []) + flow.get("after_run", []):
+            assert ref in workflows, f"{name} runs unknown workflow {ref}"
+        for step in flow.get("steps", []):
+            (step_id, options), = step.items()
+            assert re.fullmatch(r"[a-z0-9-]+@\d+", step_id), step_id
+            if step_id.startswith("script@"):
+                content = next(i["content"] for i in options["inputs"] if "content" in i)
+                assert content.startswith("#!/usr/bin/env bash\nset -euo pipefail\n")
+    # the digest workflow rebuilds the site afterwards (the digest's web copy)
+    assert workflows["digest"]["after_run"] == ["_publish"]
