@@ -24,26 +24,26 @@ class TokenBucket:
     ) -> None:
         self.rate = float(rate)
         self.capacity = max(1.0, float(burst if burst is not None else self.rate))
-        self._tokens = 1.0  # start nearly empty: no burst of a whole second's worth at once
         self._clock = clock
         self._sleep = sleep
-        self._last = clock()
         self._lock = threading.Lock()
+        # The "theoretical arrival time" of the next request (GCRA). It starts so that
+        # only one token is available at first: no burst of a whole second at start-up.
+        self._tat = clock() + (self.capacity - 1.0) / self.rate if self.rate > 0 else 0.0
 
     def acquire(self) -> float:
-        """Take one token, waiting if needed; return the seconds waited."""
+        """Reserve the next slot and wait for it; return the seconds waited.
+
+        Each caller reserves its slot under the lock and sleeps outside it, so waiting
+        workers never block each other and the order of slots is the order of calls.
+        """
         if self.rate <= 0:
             return 0.0
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-                self._last = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return waited
-                need = (1.0 - self._tokens) / self.rate
-            # Sleep outside the lock so other workers can refill-check meanwhile.
-            self._sleep(need)
-            waited += need
+        with self._lock:
+            now = self._clock()
+            tat = max(self._tat, now)
+            wait = max(0.0, tat - (self.capacity - 1.0) / self.rate - now)
+            self._tat = tat + 1.0 / self.rate
+        if wait > 0:
+            self._sleep(wait)
+        return wait
