@@ -166,7 +166,7 @@ def test_recipe_validates_against_the_published_schema(name):
 
 @pytest.mark.parametrize("name, breakage", [
     ("github-digest.yml", lambda d: d["jobs"]["digest"].pop("runs-on")),
-    ("github-pages.yml", lambda d: d["concurrency"].update({"cancel-in-progress": "sometimes"})),
+    ("github-pages.yml", lambda d: d["jobs"]["deploy"]["concurrency"].update({"cancel-in-progress": "sometimes"})),
     ("gitlab-ci.yml", lambda d: d["digest"].update({"when": "every-tuesday"})),
 ])
 def test_schema_check_rejects_a_broken_recipe(tmp_path, name, breakage):
