@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from ..config import SendConfig
-from ..errors import ProviderError
+from ..errors import ProviderError, SendError
+from ..model import Email
 from .base import BatchResult, OutgoingMessage, Sender
 from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env, split_address
@@ -122,6 +123,41 @@ class BrevoSender(HttpSender):
             total = data.get("count") if isinstance(data, dict) else None
             if not items or len(items) < self.PAGE or (isinstance(total, int) and offset >= total):
                 return found
+
+    # ---- provider-managed audience (Brevo email campaigns) -----------------------------
+    UNSUBSCRIBE_URL = "{{ unsubscribe }}"
+
+    def create_broadcast(self, email: Email, audience: str) -> str:
+        """An email campaign to the contact lists ``audience`` ("7" or "7,12"); its id."""
+        try:
+            list_ids = [int(part) for part in audience.replace(" ", "").split(",") if part]
+        except ValueError:
+            list_ids = []
+        if not list_ids:
+            raise SendError(f"a Brevo audience is one or more contact list ids, e.g. \"7\" or \"7,12\", not {audience!r}")
+        sender_name, sender_email = split_address(email.from_addr)
+        body: dict = {
+            "name": f"feedpub digest {email.digest_id}",
+            "subject": email.subject,
+            "sender": _contact(sender_email, sender_name),
+            "htmlContent": email.html,
+            "recipients": {"listIds": list_ids},
+        }
+        if email.reply_to:
+            body["replyTo"] = split_address(email.reply_to)[1]
+        data = self.json_body(self.request(
+            "POST", "/v3/emailCampaigns", content=dumps(body), headers={"Content-Type": "application/json"}))
+        if not isinstance(data, dict) or "id" not in data:
+            raise ProviderError("created a campaign but answered without its id", provider=self.name)
+        return str(data["id"])
+
+    def send_broadcast(self, broadcast_id: str) -> None:
+        self.request("POST", f"/v3/emailCampaigns/{int(broadcast_id)}/sendNow")
+
+    def broadcast(self, email: Email, audience: str) -> str:
+        broadcast_id = self.create_broadcast(email, audience)
+        self.send_broadcast(broadcast_id)
+        return broadcast_id
 
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:

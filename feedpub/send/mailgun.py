@@ -20,6 +20,7 @@ import httpx
 
 from ..config import SendConfig
 from ..errors import ProviderError, SendError
+from ..model import Email
 from .base import BatchResult, OutgoingMessage, Sender
 from .redact import register_secret
 from .http import HttpSender, base_url, require_env
@@ -101,6 +102,31 @@ class MailgunSender(HttpSender):
                 parts = urlsplit(nxt)
                 url = f"{parts.path}?{parts.query}" if parts.path else ""
         return found
+
+    # ---- provider-managed audience (Mailgun mailing lists) -----------------------------
+    UNSUBSCRIBE_URL = "%unsubscribe_url%"
+    broadcast_steps = 1  # one request both creates and sends: nothing to resume in between
+
+    def create_broadcast(self, email: Email, audience: str) -> str:
+        """Send to the mailing list ``audience`` (its address); Mailgun expands it."""
+        if "@" not in audience:
+            raise SendError(f"a Mailgun audience is a mailing list address (list@{self.domain}), not {audience!r}")
+        fields = [("from", email.from_addr), ("to", audience), ("subject", email.subject)]
+        if email.text:
+            fields.append(("text", email.text))
+        if email.html:
+            fields.append(("html", email.html))
+        if email.reply_to:
+            fields.append(("h:Reply-To", email.reply_to))
+        response = self.request("POST", f"/v3/{self.domain}/messages", files=[(k, (None, v)) for k, v in fields])
+        data = self.json_body(response)
+        return str(data.get("id", "")) if isinstance(data, dict) else ""
+
+    def send_broadcast(self, broadcast_id: str) -> None:
+        return None  # create_broadcast already sent it
+
+    def broadcast(self, email: Email, audience: str) -> str:
+        return self.create_broadcast(email, audience)
 
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from email.utils import formataddr
+from urllib.parse import quote
 
 import httpx
 
 from ..config import SendConfig
 from ..errors import ProviderError
+from ..model import Email
 from .base import BatchResult, OutgoingMessage, Sender
 from .redact import register_secret
 from .http import HttpSender, base_url, dumps, require_env
@@ -94,6 +96,40 @@ class ResendSender(HttpSender):
             if not (isinstance(data, dict) and data.get("has_more")) or not items or not items[-1].get("id"):
                 return found
             after = str(items[-1]["id"])
+
+    # ---- provider-managed audience (Resend Broadcasts) ---------------------------------
+    UNSUBSCRIBE_URL = "{{{RESEND_UNSUBSCRIBE_URL}}}"
+
+    def create_broadcast(self, email: Email, audience: str) -> str:
+        """A draft broadcast to the segment (formerly audience) ``audience``; its id."""
+        body: dict = {
+            "segment_id": audience,
+            "name": f"feedpub digest {email.digest_id}",
+            "from": email.from_addr,
+            "subject": email.subject,
+            "html": email.html,
+            "text": email.text,
+        }
+        if email.reply_to:
+            body["reply_to"] = [email.reply_to]
+        data = self.json_body(self.request(
+            "POST", "/broadcasts", content=dumps(body), headers={"Content-Type": "application/json"}))
+        return _id(self, data)
+
+    def send_broadcast(self, broadcast_id: str) -> None:
+        self.request("POST", f"/broadcasts/{quote(broadcast_id, safe='')}/send", content=b"{}",
+                     headers={"Content-Type": "application/json"})
+
+    def broadcast(self, email: Email, audience: str) -> str:
+        broadcast_id = self.create_broadcast(email, audience)
+        self.send_broadcast(broadcast_id)
+        return broadcast_id
+
+
+def _id(sender: HttpSender, data: object) -> str:
+    if not isinstance(data, dict) or not data.get("id"):
+        raise ProviderError("created a broadcast but answered without its id", provider=sender.name)
+    return str(data["id"])
 
 
 def create(config: SendConfig, env: Mapping[str, str], client: httpx.Client | None = None) -> Sender:
