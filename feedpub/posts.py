@@ -3,6 +3,7 @@
     scan(config, now)                       the whole folder -> Site
       discover(config)                      which files are posts (+ notices, refusals)
       parse_file(path, relpath, context)    one file -> Post, or the reasons it is not one
+        parse_bytes(data, path, ...)        the same for bytes already read
       assemble(config, now, results, ...)   drafts, future posts, duplicates, order
 
 ``parse_file`` is a pure function of the file's bytes and a small picklable
@@ -36,7 +37,7 @@ from .errors import FeedpubError, PostError, Problem
 from .model import Author, Enclosure, Image, Post, Site
 from .source import POST_EXTENSIONS, decode, is_ignored, is_within, read_bytes, split_front_matter
 
-__all__ = ["ParseContext", "ParseResult", "assemble", "discover", "parse_file", "read_body", "scan"]
+__all__ = ["ParseContext", "ParseResult", "assemble", "discover", "parse_bytes", "parse_file", "read_body", "scan"]
 
 _EXTENSIONS_SHOWN = ", ".join(sorted(POST_EXTENSIONS))
 _URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -229,15 +230,25 @@ def _zone(name: str) -> zoneinfo.ZoneInfo:
 def parse_file(path: Path, relpath: str, context: ParseContext) -> ParseResult:
     """Read one file into a Post. Never raises for anything the file contains."""
     try:
-        return _parse(path, relpath, context)
+        data = read_bytes(path, relpath, max_bytes=context.max_bytes)
+    except PostError as exc:
+        return ParseResult(relpath, None, (Problem(exc.path or relpath, exc.line, exc.message),))
+    return parse_bytes(data, path, relpath, context)
+
+
+def parse_bytes(data: bytes, path: Path, relpath: str, context: ParseContext) -> ParseResult:
+    """``parse_file`` for bytes already read (a cache hashes them first; the fuzzer)."""
+    try:
+        return _parse(data, path, relpath, context)
     except PostError as exc:
         return ParseResult(relpath, None, (Problem(exc.path or relpath, exc.line, exc.message),))
     except RecursionError:
         return ParseResult(relpath, None, (Problem(relpath, None, "front matter is nested too deeply; not read"),))
 
 
-def _parse(path: Path, relpath: str, ctx: ParseContext) -> ParseResult:
-    data = read_bytes(path, relpath, max_bytes=ctx.max_bytes)
+def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseResult:
+    if len(data) > ctx.max_bytes:
+        raise PostError(f"file is larger than {ctx.max_bytes} bytes; not read", path=relpath)
     digest = hashlib.sha256(data).hexdigest()
     parts = split_front_matter(decode(data, relpath), relpath)
     if parts.front is None:
