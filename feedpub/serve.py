@@ -219,18 +219,24 @@ class Preview:
         return load_config(self.config_path, root=self.root)
 
     def watched(self) -> list[Path]:
-        """The config file(s), the posts and the templates folder."""
+        """The config file(s), the posts, the templates folder and Jekyll's _includes/."""
         paths: list[Path] = []
         config_file = self.config_path or find_config(self.root)
         if config_file:
             paths.append(Path(config_file))
-        paths += [self.root / "feedpub.toml", self.root / "_config.yml", self.root / "pyproject.toml"]
+        paths += [self.root / "feedpub.toml", self.root / "_config.yml", self.root / "pyproject.toml",
+                  self.root / "_includes"]
         config = self.config
         if config is not None:
             paths += [config.posts_dir, config.path(config.paths.templates)]
         else:
             paths += [self.root / "posts", self.root / "_posts", self.root / "templates"]
         return list(dict.fromkeys(p.resolve() for p in paths))
+
+    def snapshot(self) -> dict[str, tuple[int, int]]:
+        config = self.config
+        exclude = [config.out_dir.resolve(), config.cache_dir.resolve()] if config else [(self.root / "public").resolve()]
+        return snapshot(self.watched(), exclude)
 
     def rebuild(self) -> State:
         """Build now; the state after it (the previous output stays if the build fails)."""
@@ -283,8 +289,10 @@ def _show(path: Path, root: Path) -> str:
 _IGNORED = re.compile(r"(^\.|~$|\.sw[a-z]$|^#.*#$|^4913$|\.tmp$)")
 
 
-def snapshot(paths: Iterable[Path]) -> dict[str, tuple[int, int]]:
-    """path -> (mtime_ns, size) of every file under ``paths`` (hidden and editor files skipped)."""
+def snapshot(paths: Iterable[Path], exclude: Iterable[Path] = ()) -> dict[str, tuple[int, int]]:
+    """path -> (mtime_ns, size) of every file under ``paths`` (hidden and editor files
+    skipped, and the folders in ``exclude``: the build's own output must not trigger it)."""
+    skip = {str(p) for p in exclude}
     seen: dict[str, tuple[int, int]] = {}
     for base in paths:
         if base.is_file():
@@ -292,7 +300,7 @@ def snapshot(paths: Iterable[Path]) -> dict[str, tuple[int, int]]:
             seen[str(base)] = (st.st_mtime_ns, st.st_size)
             continue
         for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and os.path.join(dirpath, d) not in skip]
             for name in filenames:
                 if _IGNORED.search(name):
                     continue
@@ -318,14 +326,14 @@ class Watcher(threading.Thread):
         self._stop_event.set()
 
     def run(self) -> None:
-        last = snapshot(self.preview.watched())
+        last = self.preview.snapshot()
         while not self._stop_event.wait(self.interval):
-            current = snapshot(self.preview.watched())
+            current = self.preview.snapshot()
             if current == last:
                 continue
             # wait until editors have finished writing (several saves in a row)
             while not self._stop_event.wait(self.interval):
-                settled = snapshot(self.preview.watched())
+                settled = self.preview.snapshot()
                 if settled == current:
                     break
                 current = settled
@@ -335,7 +343,7 @@ class Watcher(threading.Thread):
             names = sorted({_show(Path(p), self.preview.root) for p, _ in changed})
             self.preview.log("changed: " + ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
             self.preview.rebuild()
-            last = snapshot(self.preview.watched())
+            last = self.preview.snapshot()
 
 
 # ---- pages ---------------------------------------------------------------------------

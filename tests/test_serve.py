@@ -344,3 +344,25 @@ def test_no_posts_no_digest_preview(make_site):
     root = make_site({}, toml=TOML)
     state = Preview(None, lambda: FIXED_NOW, root=root).rebuild()
     assert state.digest is None and state.error == ""
+
+
+def test_posts_folder_at_the_root_does_not_rebuild_in_a_loop(make_site):
+    """With [paths] posts = "." the output folder sits inside a watched folder."""
+    root = make_site({"2026-11-20-top.md": "---\ntitle: Top\n---\nx\n"},
+                     toml=TOML + '\n[paths]\nposts = "."\n')
+    preview = Preview(None, lambda: FIXED_NOW, root=root)
+    preview.rebuild()
+    before = preview.snapshot()
+    assert not any("public" in p for p in before)
+    watcher = Watcher(preview, interval=0.05)
+    watcher.start()
+    try:
+        time.sleep(0.6)
+        assert preview.state.generation == 1
+        (root / "2026-11-21-more.md").write_text("---\ntitle: More\n---\ny\n", "utf-8")
+        wait_for(lambda: preview.state.generation == 2, what="one rebuild")
+        time.sleep(0.6)
+        assert preview.state.generation == 2
+    finally:
+        watcher.stop()
+        watcher.join(5)
