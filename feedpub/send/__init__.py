@@ -30,7 +30,7 @@ from .journal import DONE_STATES, Journal, read_state
 from .messages import build_message, recipient_hash
 from .ratelimit import TokenBucket
 from .recipients import Recipient
-from .redact import redact
+from .redact import redact as _redact
 from .retry import Backoff, classify
 from .unsubscribe import Unsubscribe
 
@@ -290,10 +290,10 @@ def send_test_copy(
                 continue
             if isinstance(exc, SendError):
                 raise
-            raise SendError(redact(f"{sender.name}: {exc}")) from None
+            raise SendError(_redact(f"{sender.name}: {exc}")) from None
         reason = (getattr(result, "rejected", None) or {}).get(recipient.email)
         if reason:
-            raise SendError(redact(f"{sender.name} refused {recipient.email}: {reason}"))
+            raise SendError(_redact(f"{sender.name} refused {recipient.email}: {reason}"))
         return result.message_ids[0] if result.message_ids else ""
 
 
@@ -361,7 +361,7 @@ class _BatchSender:
                     attempt += 1
                     out.retries += 1
                     continue
-                reason = redact((str(exc).splitlines() or [""])[0] or type(exc).__name__)
+                reason = _redact((str(exc).splitlines() or [""])[0] or type(exc).__name__)
                 if attempt:
                     reason += f" (after {attempt} {'retry' if attempt == 1 else 'retries'})"
                 self.journal.failed(digest, batch.id, reason, at=self.now, hashes=hashes if accepted else None)
@@ -382,9 +382,9 @@ class _BatchSender:
             ids = [i for m, i in zip(messages, _ids_for(result, len(messages))) if m.to.lower() not in rejected]
             if ok_h:
                 self.journal.sent(digest, batch.id, ids, at=self.now, hashes=ok_h)
-            reasons = [redact(rejected[m.to.lower()]) for m in messages if m.to.lower() in rejected]
+            reasons = [_redact(rejected[m.to.lower()]) for m in messages if m.to.lower() in rejected]
             self.journal.rejected(digest, batch.id, rej_h, reasons, at=self.now)
-            out.rejected.extend((m.to, redact(rejected[m.to.lower()])) for m in messages if m.to.lower() in rejected)
+            out.rejected.extend((m.to, _redact(rejected[m.to.lower()])) for m in messages if m.to.lower() in rejected)
             out.sent += len(ok_h)
         else:
             self.journal.sent(digest, batch.id, result.message_ids, at=self.now,
