@@ -13,6 +13,8 @@ Three small parts, each testable on its own:
   ``application/xslt+xml``), no caching, and feedpub's pages under ``/_feedpub/``: an
   index linking every feed and the digest preview (the HTML as the email shows it, with
   its text part beside it). ``/`` is that index unless the output has its own index.html.
+  A browser asking for HTML gets a feed that links an XSL stylesheet as
+  ``application/xml``: the only type browsers apply the stylesheet to.
 
 Only loopback by default: it is a preview for the author, not a production server.
 """
@@ -77,6 +79,20 @@ def feed_type(path: Path) -> str | None:
     if body.startswith(b"<rss"):
         return RSS
     return None
+
+
+def has_stylesheet(path: Path) -> bool:
+    """True if the XML file links an XSL stylesheet (``<?xml-stylesheet ...?>``)."""
+    try:
+        with open(path, "rb") as fh:
+            return b"<?xml-stylesheet" in fh.read(4096)
+    except OSError:
+        return False
+
+
+def wants_html(accept: str) -> bool:
+    """A browser navigating to the URL (``Accept: text/html,...``), not a feed reader."""
+    return "text/html" in (accept or "")
 
 
 def media_type(path: Path) -> str:
@@ -486,10 +502,17 @@ def make_handler(preview: Preview, log: Callable[[str], None] = lambda m: None) 
             return True
 
         def guess_type(self, path: str | os.PathLike[str]) -> str:
-            return media_type(Path(path))
+            kind = media_type(Path(path))
+            # Browsers apply a feed's XSL stylesheet only to application/xml (Chromium shows
+            # application/atom+xml and rss+xml as plain text), and that is also how common
+            # static hosts serve .xml; readers and tools get the feed's own type.
+            if kind in (ATOM, RSS) and wants_html(self.headers.get("Accept", "")) and has_stylesheet(Path(path)):
+                return "application/xml"
+            return kind
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-store")
+            self.send_header("Vary", "Accept")
             self.send_header("X-Content-Type-Options", "nosniff")
             super().end_headers()
 

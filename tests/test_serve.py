@@ -366,3 +366,42 @@ def test_posts_folder_at_the_root_does_not_rebuild_in_a_loop(make_site):
     finally:
         watcher.stop()
         watcher.join(5)
+
+
+STYLED_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<?xml-stylesheet href="/styled.xsl" type="text/xsl"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Styled feed</title></feed>
+"""
+STYLESHEET = """<?xml version="1.0"?>
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:a="http://www.w3.org/2005/Atom">
+<xsl:output method="html"/>
+<xsl:template match="/"><html><body><h1 id="styled">Styled: <xsl:value-of select="a:feed/a:title"/></h1></body></html></xsl:template>
+</xsl:stylesheet>
+"""
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_browsers_get_styled_feeds_as_application_xml(served):
+    base, root, _ = served
+    (root / "public" / "styled.xml").write_text(STYLED_FEED, "utf-8")
+    (root / "public" / "styled.xsl").write_text(STYLESHEET, "utf-8")
+    with httpx.Client(base_url=base) as client:
+        assert client.get("/styled.xml").headers["content-type"] == ATOM          # readers, tools
+        assert client.get("/styled.xml", headers={"Accept": "application/atom+xml"}).headers["content-type"] == ATOM
+        browser = client.get("/styled.xml", headers={"Accept": BROWSER_ACCEPT})
+        assert browser.headers["content-type"] == "application/xml"
+        assert browser.headers["vary"] == "Accept"
+        # a feed without a stylesheet keeps its type even for a browser
+        plain = client.get("/feed.xml", headers={"Accept": BROWSER_ACCEPT})
+        if b"<?xml-stylesheet" not in (root / "public" / "feed.xml").read_bytes():
+            assert plain.headers["content-type"] == ATOM
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM, reason="headless Chromium is not installed (Debian package chromium)")
+def test_chromium_applies_a_feed_stylesheet(served, tmp_path):
+    base, root, _ = served
+    (root / "public" / "styled.xml").write_text(STYLED_FEED, "utf-8")
+    (root / "public" / "styled.xsl").write_text(STYLESHEET, "utf-8")
+    result = chromium(tmp_path, "--dump-dom", base + "/styled.xml")
+    assert "Styled: Styled feed" in result.stdout, result.stdout[:2000]
