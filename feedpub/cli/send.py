@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,7 +101,14 @@ def _run(ui: Ui, config_path: Path | None, since_text: str | None, last: int | N
         if to_address:
             _test_copy(ui, email, sender, unsubscribe, to_address, yes, as_json, where)
             return
+        if send_cfg.audience:  # the provider keeps the list: one broadcast, journaled (feedpub.send.audience)
+            from ._providers import broadcast
+            broadcast(ui, email, sender, send_cfg.audience, journal_path, now, yes, unknown, as_json)
+            return
         source = _recipients(ui, config, send_cfg, recipients_file)
+        if yes:  # the provider's own suppressions (bounces, complaints), merged for this run
+            from ._providers import merge_provider_suppressions
+            merge_provider_suppressions(ui, source, sender, as_json)
         p = plan(email, source, journal_path, sender.batch_size, sample=SAMPLE)
         source.reported.set()  # type: ignore[attr-defined]  # the send streams the file again: warn once
         if p.recipients == 0:
@@ -246,11 +252,14 @@ def _empty_report(email: Email, provider: str, p: Any) -> SendReport:
                       complete=True, already_complete=True)
 
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = ()
-        return True
+class _StderrHandler(logging.Handler):
+    """Writes each record, redacted, to the current stderr (``click.echo``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(redact(self.format(record)), err=True)
+        except Exception:  # noqa: BLE001 - logging must never break a send
+            self.handleError(record)
 
 
 def _verbose_logging(ui: Ui) -> None:
@@ -258,11 +267,6 @@ def _verbose_logging(ui: Ui) -> None:
     if not ui.verbose or ui.quiet:
         return
     logger = logging.getLogger("feedpub.send")
-    if any(getattr(h, "_feedpub", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._feedpub = True  # type: ignore[attr-defined]
-    handler.addFilter(_RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        logger.addHandler(_StderrHandler())
     logger.setLevel(logging.DEBUG)

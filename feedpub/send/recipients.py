@@ -155,6 +155,12 @@ class RecipientSource:
         self._suppressed: frozenset[str] | None = None
         self.label = str(csv_path) if csv_path is not None else "[send] to"
 
+    def add_suppressed(self, addresses: Iterable[str]) -> None:
+        """Never send to ``addresses`` either (the provider's own list, for this run only)."""
+        if self._suppressed is None:
+            self._suppressed = read_suppressed(self.suppress_path)
+        self._suppressed = self._suppressed | frozenset(a.strip().lower() for a in addresses)
+
     def __iter__(self) -> Iterator[Recipient]:
         if self._suppressed is None:
             self._suppressed = read_suppressed(self.suppress_path)
