@@ -35,7 +35,7 @@ from .errors import PostError, Problem, RenderError
 from .markdown_adapter import MarkdownAdapter
 from .model import Post, RenderedPost, Site
 from .render_cache import Entry, RenderCache, file_sha256, make_key
-from .sanitize import Sanitizer, strip_xml_illegal, to_text
+from .sanitize import Sanitizer, TooDeeplyNested, check_depth, strip_xml_illegal, to_text
 
 MORE = "<!--more-->"
 MEMO_SIZE = 256
@@ -232,6 +232,11 @@ class Renderer:
                 hint="look for pathological Markdown (thousands of unclosed brackets or tags), "
                 "or raise [build] render_timeout",
             ) from None
+        except TooDeeplyNested as exc:
+            raise RenderError(
+                f"cannot render the post: {exc}", path=post.relpath,
+                hint="look for unclosed HTML tags repeated many times",
+            ) from None
         except RecursionError:
             raise RenderError(
                 "the Markdown is nested too deeply to render", path=post.relpath,
@@ -250,6 +255,7 @@ class Renderer:
 
     def _render_body(self, post: Post, body: str) -> tuple[RenderedPost, Entry]:
         body = _CLEAN_BODY.sub("", body.replace("\r\n", "\n").replace("\r", "\n"))
+        check_depth(body)  # fail fast: raw HTML this deep costs Markdown and nh3 minutes
         warnings: list[Problem] = []
         stash: list[str] = []
         liquid_fp: str | None = None

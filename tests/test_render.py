@@ -212,3 +212,23 @@ def test_sample_blog_renders_with_the_default_body_reader(sample_site, now):
     assert newest.summary_text.startswith("In 2021 my career was a Toyota Camry.")
     assert "<h2>What actually sells</h2>" in newest.html
     assert rendered[1].summary_text.startswith("I believe that software developers")
+
+
+@pytest.mark.parametrize("body", ["<div>" * 100_000, "<span>" * 100_000, "<b>" * 100_000])
+def test_deeply_nested_html_fails_fast_naming_the_file(body):
+    start = time.monotonic()
+    with pytest.raises(RenderError, match="nests at least") as exc:
+        render(body)
+    assert exc.value.path == "posts/2024-07-18-post.md"
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("body", ["> " * 100_000, "1. " * 30_000, "[^1]" * 20_000 + "\n\n[^1]: x"])
+def test_other_pathological_markdown_is_bounded_by_the_timeout(body):
+    start = time.monotonic()
+    try:
+        _render_with({"render_timeout": 1.0}, body)
+    except RenderError as exc:
+        assert exc.path == "posts/2024-07-18-post.md"
+    assert time.monotonic() - start < 8

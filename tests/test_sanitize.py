@@ -134,3 +134,14 @@ def test_any_text_comes_out_xml_safe_and_script_free(text):
     out = clean(text)
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", out)
     assert "<script" not in out.lower()
+
+
+def test_absurdly_nested_html_is_refused_before_the_parser_sees_it():
+    from feedpub.sanitize import MAX_HTML_DEPTH, TooDeeplyNested, check_depth
+
+    with pytest.raises(TooDeeplyNested):
+        clean("<div>" * 100_000)  # html5ever would take ~90 s, in C, uninterruptible
+    check_depth("<div>" * 500 + "</div>" * 500)
+    # optional end tags and void elements do not count: loose but ordinary HTML passes
+    check_depth("<ul>" + "<li>x" * 5000 + "</ul>" + "<p>y<br>" * 5000 + "<img src=x>" * 5000)
+    check_depth("<div>x</div>" * (MAX_HTML_DEPTH * 3))
