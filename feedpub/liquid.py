@@ -7,9 +7,11 @@ standard Liquid tag and filter, Jekyll's common filters (``absolute_url``,
 ``relative_url``, ``xml_escape``, ``date_to_xmlschema``, ...), ``{{ site.* }}`` (every
 ``[site]`` key, ``site.posts``...) and ``{{ page.* }}`` (front matter + title, url, date).
 
-Never a crash and never raw ``{% %}`` in the output: an unknown tag or filter, a
-syntax error, a missing include, an unknown ``post_url`` each become a warning naming
-the file and the line *in the file* (body line + offset) and render as nothing.
+Never a crash and never unprocessed ``{% %}`` in the output (only what ``{% raw %}``
+shows on purpose): an unknown tag or filter, a syntax error, a missing include, an
+unknown ``post_url`` each become a warning naming the file and the line *in the file*
+(body line + offset) and render as nothing. Loops, output size and include depth are
+capped (python-liquid's resource limits), so a post cannot make Liquid run away.
 No file outside the site folder is ever read (includes that try are refused).
 """
 from __future__ import annotations
@@ -33,7 +35,7 @@ from liquid.exceptions import LiquidError
 from liquid.parser import eat_block
 from liquid.stream import TokenStream
 from liquid.tag import Tag
-from liquid.token import TOKEN_EOF, TOKEN_EXPRESSION, TOKEN_TAG, Token
+from liquid.token import TOKEN_EXPRESSION, Token
 
 from . import markdown_adapter
 from .errors import Problem
@@ -53,7 +55,7 @@ class LiquidResult:
     text: str                                   # Markdown source with Liquid evaluated
     stash: list[str]                            # finished HTML, referenced by STASH_TOKEN
     problems: list[Problem]
-    deps: dict[str, str] = field(default_factory=dict)  # site-relative path -> sha256 of files read
+    deps: dict[str, str] = field(default_factory=dict)  # site-relative path -> sha256 of files read ("" = absent)
 
 
 @dataclass
@@ -433,6 +435,7 @@ class LiquidEngine:
                 return ""
             data = target.read_bytes()
         except OSError:
+            state.deps[_display(target, self.root)] = ""  # creating it later re-renders the post
             _warn(state, token, f"Liquid: {tag} '{name}' not found ({_display(target, self.root)})")
             return ""
         display = _display(target, self.root)

@@ -197,7 +197,7 @@ class Renderer:
         if entry.liquid is not None and entry.liquid != self.liquid.fingerprint(entry.liquid_posts):
             return False
         root = self.config.root
-        return all(file_sha256(root / rel) == digest for rel, digest in entry.deps.items())
+        return all((file_sha256(root / rel) or "") == digest for rel, digest in entry.deps.items())
 
     def _render_uncached(self, post: Post) -> tuple[RenderedPost, Entry]:
         limit = self.config.build.max_post_bytes

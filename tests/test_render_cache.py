@@ -192,3 +192,17 @@ def test_site_config_seen_by_liquid_is_part_of_the_key(tmp_path):
     renderer(make_site([post], site={"description": "old"}), bodies, cache).render(post)
     r = renderer(make_site([post], site={"description": "new"}), bodies, cache)
     assert r.render(post).html == "<p>new</p>"
+
+
+def test_creating_a_missing_include_rerenders_the_post(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    post, bodies = one_post("{% include late.html %}", root=root)
+    site = make_site([post], root=root)
+    cache = tmp_path / "cache"
+    assert renderer(site, bodies, cache).render(post).warnings
+    assert renderer(site, bodies, cache, forbid=True).render(post).warnings  # still missing: a hit
+    (root / "_includes").mkdir()
+    (root / "_includes" / "late.html").write_text("arrived")
+    r = renderer(site, bodies, cache)
+    assert "arrived" in r.render(post).html and r.stats["rendered"] == 1
