@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from ..errors import FeedpubError
-from ..serve import Preview, Watcher, make_server
 from .common import config_option, get_ui, load, now_utc
 
 
@@ -28,6 +27,8 @@ def command(port: int, host: str, interval: float, config_path: Path | None) -> 
     that fails keeps serving the last good files and shows the error on that page.
     Ctrl-C stops it.
     """
+    from ..serve import Preview, Watcher, make_server  # not loaded for --help or completion
+
     ui = get_ui()
     load(config_path)  # fail early, with every config problem, before listening
     preview = Preview(config_path, now_utc, log=ui.info)

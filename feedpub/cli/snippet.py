@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..feeds import feed_doc
-from ..feeds.selection import select_feeds
 from .common import config_option, get_ui, load, now_utc
 
 MEDIA_TYPES = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
@@ -18,6 +16,9 @@ def link_tags(config, now, *, main_only: bool = False) -> list[str]:  # noqa: AN
 
     The feeds come from ``feeds.selection.select_feeds`` (the build's own choice) and the
     titles and URLs from ``feeds.feed_doc``, so the tags always match the files."""
+    # imported here: `feedpub --help` and shell completion should not load the feed stack
+    from ..feeds import feed_doc
+    from ..feeds.selection import select_feeds
     from ..posts import scan
 
     site = scan(config, now)
