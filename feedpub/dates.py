@@ -66,6 +66,15 @@ def parse_date(text: str, tz: tzinfo) -> datetime:
     return value.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
 
 
+def in_zone(value: datetime, tz: tzinfo) -> datetime:
+    """``value`` in ``tz`` (and checked to exist in UTC): DateError near year 1 or 9999."""
+    try:
+        value.astimezone(timezone.utc)
+        return value if value.tzinfo is tz else value.astimezone(tz)
+    except OverflowError:
+        raise DateError(f"{value.isoformat()} is out of range (years 1 to 9999 in every time zone)") from None
+
+
 def _fallback(text: str, tz: tzinfo) -> datetime:
     """RFC 2822 and whatever ``datetime.fromisoformat`` accepts."""
     stripped = text.strip()

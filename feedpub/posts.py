@@ -32,7 +32,7 @@ from typing import Any
 
 from . import permalinks, yamlsafe
 from .config import Config
-from .dates import DateError, at_midnight, filename_date, parse_date
+from .dates import DateError, at_midnight, filename_date, in_zone, parse_date
 from .errors import FeedpubError, PostError, Problem
 from .model import Author, Enclosure, Image, Post, Site
 from .source import POST_EXTENSIONS, decode, is_ignored, is_within, read_bytes, split_front_matter
@@ -272,9 +272,9 @@ def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseRes
         assert raw is not None
         try:
             date = parse_date(raw, tz)
+            local = in_zone(date, tz)
         except DateError as exc:
             raise fm.error("date", f"invalid date {raw!r} in 'date': {exc}") from None
-        local = date.astimezone(tz) if date.tzinfo is not tz else date
         if from_name and local.date() != from_name[0]:
             problems.append(Problem(
                 relpath, fm.line("date"),
@@ -283,7 +283,11 @@ def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseRes
                 severity="notice", key="date",
             ))
     elif from_name:
-        date = local = at_midnight(from_name[0], tz)
+        date = at_midnight(from_name[0], tz)
+        try:
+            local = in_zone(date, tz)
+        except DateError as exc:
+            raise PostError(f"the file name's date is out of range: {exc}", path=relpath) from None
     else:
         reason = "no date: name the file YYYY-MM-DD-slug.md or add a 'date:' key"
         problems.append(Problem(relpath, None, f"skipped: {reason}", severity="notice"))
@@ -293,8 +297,9 @@ def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseRes
     slug = (fm.text("slug") or file_slug).rstrip(".")
     title = " ".join((fm.text("title") or "").split()) or permalinks.titleize(slug)
 
-    categories = _names(fm, "categories", "category")
-    tags = _names(fm, "tags", "tag")
+    raw_categories = (fm.strings("categories"), fm.strings("category"))
+    categories = _names(*raw_categories)
+    tags = _names(fm.strings("tags"), fm.strings("tag"))
 
     full = str(path)
     top = str(ctx.posts_dir)
@@ -305,7 +310,7 @@ def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseRes
     pattern = fm.text("permalink") or ctx.permalink
     try:
         site_path = permalinks.expand(
-            pattern, date=local, slug=slug, stem=stem, categories=_jekyll_categories(fm), path=url_path,
+            pattern, date=local, slug=slug, stem=stem, categories=_jekyll_categories(*raw_categories), path=url_path,
         )
     except permalinks.PermalinkError as exc:
         key = "permalink" if "permalink" in fm else None
@@ -322,6 +327,7 @@ def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseRes
             assert raw is not None
             try:
                 updated = parse_date(raw, tz)
+                in_zone(updated, tz)
             except DateError as exc:
                 raise fm.error(key, f"invalid date {raw!r} in '{key}': {exc}") from None
             break
@@ -387,31 +393,31 @@ def _split(value: list[str] | str | None, *, plural: bool) -> list[str]:
     return value.split() if plural else [value.strip()]
 
 
-def _names(fm: yamlsafe.FrontMatter, plural: str, singular: str) -> tuple[str, ...]:
+def _names(plural: list[str] | str | None, singular: list[str] | str | None) -> tuple[str, ...]:
+    """``categories`` + ``category`` (or ``tags`` + ``tag``): cleaned, in order, each once."""
+    if plural is None and singular is None:
+        return ()
     seen: dict[str, None] = {}
-    for key, is_plural in ((plural, True), (singular, False)):
-        for item in _split(fm.strings(key), plural=is_plural):
+    for value, is_plural in ((plural, True), (singular, False)):
+        for item in _split(value, plural=is_plural):
             item = " ".join(item.split())
-            if item and item not in seen:
-                seen[item] = None
+            if item:
+                seen.setdefault(item, None)
     return tuple(seen)
 
 
-def _jekyll_categories(fm: yamlsafe.FrontMatter) -> list[str]:
+def _jekyll_categories(plural: list[str] | str | None, singular: list[str] | str | None) -> list[str]:
     """Categories exactly as Jekyll has them (``Document#populate_categories``), for URLs.
 
-    They differ from ``Post.categories`` only for strings with commas: Jekyll splits
+    They differ from ``Post.categories`` only for text with commas: Jekyll splits
     ``sales engineering, support`` on whitespace, and the URL must be the one Jekyll
     serves.
     """
-    plural = fm.strings("categories")
+    if plural is None and singular is None:
+        return []
     plural_list = plural.split() if isinstance(plural, str) else (plural or [])
-    singular = fm.strings("category")
     extra = ([singular] if isinstance(singular, str) else singular) if singular is not None else plural_list
-    seen: dict[str, None] = {}
-    for item in [*plural_list, *extra]:
-        seen.setdefault(item, None)
-    return list(seen)
+    return list(dict.fromkeys([*plural_list, *extra]))
 
 
 def _author(fm: yamlsafe.FrontMatter, ctx: ParseContext, problems: list[Problem]) -> Author | None:

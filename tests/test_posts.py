@@ -299,6 +299,9 @@ def test_images_absolute_and_unsafe_schemes_dropped(make_site, now):
         ("last_modified_at: yesterday", "invalid date 'yesterday' in 'last_modified_at'"),
         ("title: {a: 1}", "'title' must be text, got a mapping"),
         ("permalink: /:nope/", "unknown placeholder ':nope'"),
+        ("date: 9999-12-31 23:00:00 -0500", "is out of range"),
+        ("date: 0001-01-01 00:00:00 +0100", "is out of range"),
+        ("updated: 9999-12-31 23:00:00 -0500", "is out of range"),
     ],
 )
 def test_field_errors_name_file_line_and_key(make_site, now, front, message):
@@ -392,3 +395,11 @@ def test_any_bytes_parse_or_fail_with_a_feedpub_error_naming_the_path(tmp_path_f
             read_body(result.post)
         except PostError as exc:  # only if the body itself cannot be decoded
             assert exc.path == "posts/2024-01-01-fuzz.md"
+
+
+def test_file_name_date_out_of_range_in_the_site_zone(make_site, now):
+    toml = TOML.replace('timezone = "UTC"', 'timezone = "Pacific/Kiritimati"')
+    site = site_of(make_site, now, {"posts/0001-01-01-a.md": "a", "posts/2024-01-01-b.md": "b"}, toml=toml)
+    assert [p.slug for p in site.posts] == ["b"]
+    (error,) = site.errors
+    assert error.path == "posts/0001-01-01-a.md" and "out of range" in error.message
