@@ -254,9 +254,19 @@ class Renderer:
         )
 
     def _render_body(self, post: Post, body: str) -> tuple[RenderedPost, Entry]:
-        body = _CLEAN_BODY.sub("", body.replace("\r\n", "\n").replace("\r", "\n"))
-        check_depth(body)  # fail fast: raw HTML this deep costs Markdown and nh3 minutes
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
         warnings: list[Problem] = []
+        bad = _CLEAN_BODY.search(body)
+        if bad is not None:
+            line = post.body_line + body.count("\n", 0, bad.start())
+            body, n = _CLEAN_BODY.subn("", body)
+            warnings.append(Problem(
+                post.relpath, line,
+                f"removed {n} character(s) that XML feeds cannot carry (control characters, "
+                f"lone surrogates, noncharacters) from the body; the first was U+{ord(bad.group()):04X}",
+                severity="warning",
+            ))
+        check_depth(body)  # fail fast: raw HTML this deep costs Markdown and nh3 minutes
         stash: list[str] = []
         liquid_fp: str | None = None
         liquid_posts = False

@@ -70,6 +70,10 @@ def test_xml_illegal_characters_and_surrogates_never_reach_the_output():
     for text in (r.html, r.summary_html, r.summary_text):
         assert not any(ch in text for ch in "\x00\x08\x1b\ud800\ufffe\x0c")
     assert r.summary_text == "abc[31mde f"
+    assert [str(w) for w in r.warnings] == [
+        "posts/2024-07-18-post.md:4: warning: removed 6 character(s) that XML feeds cannot carry "
+        "(control characters, lone surrogates, noncharacters) from the body; the first was U+0000"
+    ]
 
 
 def test_post_html_never_carries_script_or_handlers():
