@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.utils import formataddr
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -126,7 +127,8 @@ def render_config(answers: SiteAnswers, *, jekyll: dict[str, Any] | None = None)
             continue
         lines.append(f"{key} = {_toml_str(value)}")
     host = re.sub(r"^[a-z]+://", "", answers.url).split("/")[0].split(":")[0] or "example.com"
-    sender = f"{answers.title or jekyll.get('title') or 'Newsletter'} <newsletter@{host}>"
+    # formataddr quotes a display name with commas, quotes or brackets in it
+    sender = formataddr((answers.title or jekyll.get("title") or "Newsletter", f"newsletter@{host}"))
     recipients = f"[{_toml_str(answers.email)}]" if answers.email else "[]"
     lines += [
         "",

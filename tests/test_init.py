@@ -188,3 +188,18 @@ def test_init_runs_as_a_console_script(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "feedpub.toml").is_file()
+
+
+def test_init_rejects_a_bad_email(empty, capsys):
+    code, out, err = run(capsys, "init", "--title", "T", "--url", "https://t.example", "--email", "not-an-address")
+    assert code == 2 and "--email" in err
+    assert not (empty / "feedpub.toml").exists()
+
+
+def test_sender_name_with_punctuation_is_quoted(empty, capsys):
+    code, _, err = run(capsys, "init", "--title", "Notes, Thoughts <and> More", "--url", "https://n.example")
+    assert code == 0, err
+    config = load_config(empty / "feedpub.toml")
+    from email.utils import parseaddr
+
+    assert parseaddr(config.send.from_) == ("Notes, Thoughts <and> More", "newsletter@n.example")

@@ -1,6 +1,7 @@
 """feedpub init: scaffold feedpub.toml, an example post and (optionally) CI files."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def command(directory: Path, title: str | None, url: str | None, author: str | N
     and the example post goes into _posts/ unless it already has posts.
     """
     ui = get_ui()
+    if email is not None and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+\.[^@\s<>,]+", email):
+        raise click.BadParameter(f"{email!r} is not an email address like you@example.com", param_hint="--email")
     root = directory
     if root.exists() and not root.is_dir():
         raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")
