@@ -142,3 +142,14 @@ def test_merge_personal_greeting():
     merged = merge([a, b], placeholder)
     assert merged is not None and placeholder("name") in merged.html
     assert [render(merged.text, v) for v in merged.variables] == ["Hi Ann Smith", "Hi Bob Jones"]
+
+
+@pytest.mark.parametrize("name", ["Ann", "Zoë Ümlaut", 'Smith, John "JJ"', "a\\b", "Dr. Who", "  spaced   out  "])
+def test_display_address_round_trips(name):
+    from email.utils import parseaddr
+
+    from feedpub.send.http import display_address
+
+    shown = display_address(name, "reader@example.org")
+    assert parseaddr(shown) == (" ".join(name.split()), "reader@example.org")
+    assert "=?" not in shown  # JSON APIs get UTF-8, not RFC 2047 words they would show raw

@@ -261,6 +261,20 @@ def split_address(value: str) -> tuple[str, str]:
     return name, addr or value
 
 
+_SPECIALS = set('()<>[]:;@\\,."')
+
+
+def display_address(name: str, address: str) -> str:
+    """``Name <address>`` for JSON/form APIs: quoted when the name has specials, and
+    left in UTF-8 (these APIs encode headers themselves; RFC 2047 here would be shown raw)."""
+    name = " ".join(name.split())
+    if not name:
+        return address
+    if _SPECIALS & set(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
 def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON (the size of a 1,000-message batch matters)."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from email.utils import formataddr
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +22,7 @@ from ..errors import ProviderError, SendError
 from ..model import Email
 from .base import BatchResult, OutgoingMessage, Sender
 from .redact import register_secret
-from .http import HttpSender, base_url, require_env
+from .http import HttpSender, display_address, base_url, require_env
 from .merge import merge
 
 HOSTS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -60,7 +59,7 @@ class MailgunSender(HttpSender):
             )
         first = messages[0]
         fields: list[tuple[str, str]] = [("from", first.from_addr)]
-        fields += [("to", formataddr((m.to_name, m.to)) if m.to_name else m.to) for m in messages]
+        fields += [("to", display_address(m.to_name, m.to)) for m in messages]
         fields.append(("subject", merged.subject))
         if merged.text:
             fields.append(("text", merged.text))

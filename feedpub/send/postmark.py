@@ -10,7 +10,6 @@ Docs: https://postmarkapp.com/developer/api/email-api#send-batch-emails
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from email.utils import formataddr
 from urllib.parse import quote
 
 import httpx
@@ -19,7 +18,7 @@ from ..config import SendConfig
 from ..errors import ProviderError
 from .base import BatchResult, OutgoingMessage, Sender
 from .redact import register_secret
-from .http import HttpSender, base_url, dumps, require_env
+from .http import HttpSender, display_address, base_url, dumps, require_env
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 ENV_KEY = "POSTMARK_SERVER_TOKEN"
@@ -44,7 +43,7 @@ class PostmarkSender(HttpSender):
         for m in messages:
             item = {
                 "From": m.from_addr,
-                "To": formataddr((m.to_name, m.to)) if m.to_name else m.to,
+                "To": display_address(m.to_name, m.to),
                 "Subject": m.subject,
                 "HtmlBody": m.html,
                 "TextBody": m.text,

@@ -9,7 +9,6 @@ Docs: https://resend.com/docs/api-reference/emails/send-batch-emails
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from email.utils import formataddr
 from urllib.parse import quote
 
 import httpx
@@ -19,7 +18,7 @@ from ..errors import ProviderError
 from ..model import Email
 from .base import BatchResult, OutgoingMessage, Sender
 from .redact import register_secret
-from .http import HttpSender, base_url, dumps, require_env
+from .http import HttpSender, display_address, base_url, dumps, require_env
 
 DEFAULT_BASE_URL = "https://api.resend.com"
 ENV_KEY = "RESEND_API_KEY"
@@ -44,7 +43,7 @@ class ResendSender(HttpSender):
         for m in messages:
             item: dict = {
                 "from": m.from_addr,
-                "to": [formataddr((m.to_name, m.to)) if m.to_name else m.to],
+                "to": [display_address(m.to_name, m.to)],
                 "subject": m.subject,
                 "html": m.html,
                 "text": m.text,
