@@ -93,17 +93,34 @@ def _attempt(
     used = [k for k in personal if any(placeholder(k) in t for t in (subject, body_html, body_text, *headers.values()))]
     variables = tuple({k: c[k] for k in used} for c in cands)
 
-    def render(value: str, var: dict[str, str]) -> str:
-        for k in used:
-            value = value.replace(placeholder(k), var[k])
-        return value
+    # Templates compiled once into literal/placeholder pieces: rendering a copy is one
+    # join, and comparing it one memcmp (a 1,000-reader batch of 50 KB bodies stays fast).
+    by_placeholder = {placeholder(k): k for k in used}
+    splitter = re.compile("|".join(re.escape(p) for p in sorted(by_placeholder, key=len, reverse=True))) if used else None
+
+    def compile_(template: str) -> list[tuple[str, str | None]]:
+        if splitter is None:
+            return [(template, None)]
+        pieces: list[tuple[str, str | None]] = []
+        pos = 0
+        for match in splitter.finditer(template):
+            pieces.append((template[pos:match.start()], by_placeholder[match.group(0)]))
+            pos = match.end()
+        pieces.append((template[pos:], None))
+        return pieces
+
+    compiled = [compile_(t) for t in (subject, body_html, body_text)]
+    compiled_headers = {n: compile_(t) for n, t in headers.items()}
+
+    def render(pieces: list[tuple[str, str | None]], var: dict[str, str]) -> str:
+        return "".join(lit + (var[k] if k is not None else "") for lit, k in pieces)
 
     for m, var in zip(messages, variables):
         if (
-            render(subject, var) != m.subject
-            or render(body_html, var) != m.html
-            or render(body_text, var) != m.text
-            or any(render(headers[n], var) != v for n, v in m.headers.items())
+            render(compiled[1], var) != m.html
+            or render(compiled[2], var) != m.text
+            or render(compiled[0], var) != m.subject
+            or any(render(compiled_headers[n], var) != v for n, v in m.headers.items())
         ):
             return None
     return Merged(subject, body_html, body_text, headers, variables)
