@@ -135,7 +135,7 @@ def discover(config: Config) -> tuple[list[tuple[Path, str]], list[Problem], lis
             if is_ignored(name):
                 continue
             path = Path(entry.path)
-            relpath = f"{shown}/{name}"
+            relpath = f"{shown}/{_printable(name)}"
             try:
                 is_link = entry.is_symlink()
                 if is_link and not is_within(path, root):
@@ -262,6 +262,19 @@ def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseRes
 
     name = path.name
     stem = name[: -len(os.path.splitext(name)[1]) or None]
+    if not name.isascii():
+        # undecodable bytes in a file name arrive as lone surrogates (surrogateescape)
+        stem, changed = yamlsafe.clean_text(stem)
+    else:
+        changed = yamlsafe.XML_ILLEGAL.search(stem) is not None
+        if changed:
+            stem = yamlsafe.XML_ILLEGAL.sub("", stem)
+    if changed:
+        problems.append(Problem(
+            relpath, None,
+            "removed characters XML 1.0 cannot carry (control characters, undecodable bytes) from the file name's slug and title",
+            severity="warning", key="slug",
+        ))
     try:
         from_name = filename_date(stem)
     except DateError as exc:
@@ -519,6 +532,13 @@ def _feed_flags(fm: yamlsafe.FrontMatter) -> tuple[bool, bool]:
     if isinstance(fm.nodes["feed"], yamlsafe.yaml.ScalarNode):
         return bool(fm.flag("feed")), False
     raise fm.error("feed", "'feed' must be true, false or a mapping like {excerpt_only: true}")
+
+
+def _printable(name: str) -> str:
+    """A file name safe to print: undecodable bytes (lone surrogates) become U+FFFD."""
+    if name.isascii() or name.isprintable():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _display(path: Path, root: Path) -> str:

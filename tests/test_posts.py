@@ -403,3 +403,19 @@ def test_file_name_date_out_of_range_in_the_site_zone(make_site, now):
     assert [p.slug for p in site.posts] == ["b"]
     (error,) = site.errors
     assert error.path == "posts/0001-01-01-a.md" and "out of range" in error.message
+
+
+def test_file_names_with_control_characters_and_undecodable_bytes(make_site, now):
+    root = make_site({"posts/2024-01-02-ok.md": "ok"})
+    (root / "posts" / "2024-01-01-bell\x07ring.md").write_text("---\ntitle: Bell\n---\n")
+    os.close(os.open(os.path.join(os.fsencode(root / "posts"), b"2024-01-03-caf\xe9.md"), os.O_CREAT | os.O_WRONLY))
+    site = scan(load_config(root / "feedpub.toml", root=root), now)
+    by = {p.date.day: p for p in site.posts}
+    assert by[1].slug == "bellring" and by[1].title == "Bell"
+    assert by[3].slug == "caf" and by[3].title == "Caf"
+    assert by[3].relpath == "posts/2024-01-03-caf\ufffd.md"
+    str(site.problems).encode("utf-8")          # every message prints
+    for post in site.posts:
+        post.url.encode("ascii")
+    warnings = sorted(p.path for p in site.problems if p.severity == "warning")
+    assert warnings == ["posts/2024-01-01-bell\x07ring.md", "posts/2024-01-03-caf\ufffd.md"]
