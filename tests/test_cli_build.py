@@ -31,9 +31,10 @@ def test_build_prints_what_it_wrote(sample_site: Path) -> None:
     assert "wrote public/rss.xml (rss, 2 entries)" in lines
     assert "wrote public/feed.json (json, 2 entries)" in lines
     assert "wrote public/categories/career/feed.xml (atom, 1 entry, category career)" in lines
-    assert lines[-1] == "12 file(s) written, 0 unchanged"
+    assert "wrote public/feed.xsl (xsl)" in lines
+    assert lines[-1] == "13 file(s) written, 0 unchanged"
     again = feedpub(sample_site, "build")
-    assert again.stdout.splitlines()[-1] == "0 file(s) written, 12 unchanged"
+    assert again.stdout.splitlines()[-1] == "0 file(s) written, 13 unchanged"
 
 
 def test_build_json(sample_site: Path, tmp_path: Path) -> None:

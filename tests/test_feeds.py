@@ -28,7 +28,7 @@ def test_three_feeds_newest_first_with_limit(tmp_path: Path) -> None:
     out = tmp_path / "public"
     outputs = write_feeds(site(cfg, _posts(5)), Render(), out)
     files = by_name(outputs, out)
-    assert sorted(files) == ["feed.json", "feed.xml", "rss.xml"]
+    assert sorted(files) == ["feed.json", "feed.xml", "feed.xsl", "rss.xml"]
     parsed = parse_all(outputs)
     for name in ("feed.xml", "rss.xml"):
         d = parsed[out / name]
@@ -104,7 +104,7 @@ def test_feed_level_metadata_and_self_links(tmp_path: Path) -> None:
     assert j["feed_url"] == "https://blog.example.com/blog/feed.json"
     assert j["home_page_url"] == "https://blog.example.com/blog/"
     assert j["language"] == "de"
-    assert len(outputs) == 3
+    assert len(outputs) == 4   # and feed.xsl
 
 
 def test_guid_is_permalink_only_when_the_id_is_the_url(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_configured_paths_and_formats(tmp_path: Path) -> None:
                                   "categories": True, "category_path": "c/{slug}.{file}"})
     out = tmp_path / "public"
     outputs = write_feeds(site(cfg, [post(1, categories=("x y",))]), Render(), out)
-    assert sorted(by_name(outputs, out)) == ["atom.xml", "c/x-y.all.json", "c/x-y.atom.xml", "feeds/all.json"]
+    assert sorted(by_name(outputs, out)) == ["atom.xml", "c/x-y.all.json", "c/x-y.atom.xml", "feed.xsl", "feeds/all.json"]
     j = json.loads((out / "feeds/all.json").read_text())
     assert j["feed_url"] == "https://blog.example.com/feeds/all.json"
 

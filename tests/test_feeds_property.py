@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import feedparser
+from lxml import etree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,8 @@ from feedpub.feeds.document import one_line, xml_clean
 
 from test_feeds_support import Render, config, post, site
 
+A = "{http://www.w3.org/2005/Atom}"
+CONTENT = "http://purl.org/rss/1.0/modules/content/"
 text = st.text(st.characters(codec=None), max_size=40)
 
 
@@ -42,8 +45,9 @@ def test_any_text_round_trips_through_every_feed(tmp_path_factory, title: str, c
     want_title = _expected(title) or p.slug
     want_category = _expected(category)
     want_body = xml_clean(body)[0]
-    assert len(outputs) == 6 if want_category else 3
-    for o in outputs:
+    feeds = [o for o in outputs if o.kind != "xsl"]
+    assert len(feeds) == (6 if want_category else 3)
+    for o in feeds:
         data = o.path.read_bytes()
         if o.kind == "json":
             item = json.loads(data)["items"][0]
@@ -51,15 +55,33 @@ def test_any_text_round_trips_through_every_feed(tmp_path_factory, title: str, c
             assert item.get("tags", []) == ([want_category] if want_category else [])
             assert _text_of(item["content_html"]).startswith(want_body)
             continue
+        # Exactly what was written, as any XML parser reads it...
+        root = etree.fromstring(data)
+        if o.kind == "atom":
+            entry = root.find(f"{A}entry")
+            title, content = entry.findtext(f"{A}title"), entry.findtext(f"{A}content")
+            terms = [c.get("term") for c in entry.findall(f"{A}category")]
+        else:
+            item = root.find("channel/item")
+            title, content = item.findtext("title"), item.findtext(f"{{{CONTENT}}}encoded")
+            terms = [c.text for c in item.findall("category")]
+        assert title == want_title
+        assert terms == ([want_category] if want_category else [])
+        assert _text_of(content).startswith(want_body)
+        # ...and as feedparser (what most Python readers use) reads it.
         d = feedparser.parse(data)
         assert not d.bozo, d.get("bozo_exception")
-        entry = d.entries[0]
-        assert entry.title == want_title.strip()
-        assert [t.term for t in entry.get("tags", [])] == ([want_category] if want_category else [])
-        content = entry.content[0].value
-        # feedparser normalises line breaks and sanitizes, but the text is all there.
-        assert _text_of(content).replace("\r\n", "\n").replace("\r", "\n").startswith(
-            want_body.replace("\r\n", "\n").replace("\r", "\n"))
+        assert d.entries[0].title == _feedparser_view(want_title).strip()
+        assert [t.term for t in d.entries[0].get("tags", [])] == (
+            [_feedparser_view(want_category)] if want_category else [])
+
+
+def _feedparser_view(value: str) -> str:
+    """feedparser "repairs" text that looks like doubly encoded UTF-8 ('Â¡' -> '¡')."""
+    try:
+        return value.encode("iso-8859-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def test_a_very_long_category_name_still_gets_a_feed(tmp_path: Path) -> None:

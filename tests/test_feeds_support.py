@@ -73,6 +73,8 @@ def parse_all(outputs: list[Output]) -> dict[Path, Any]:
     """Parse every written feed; XML ones must not be bozo, JSON ones must load."""
     parsed = {}
     for o in outputs:
+        if o.kind not in ("atom", "rss", "json"):
+            continue
         data = o.path.read_bytes()
         if o.kind == "json":
             parsed[o.path] = json.loads(data)

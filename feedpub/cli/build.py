@@ -51,6 +51,9 @@ def command(config_path: Path | None, out_dir: Path | None, future: bool | None,
         raise CommandFailed(1)
 
 
+FEEDS = ("atom", "rss", "json")
+
+
 def _print(report: BuildReport, ui) -> None:  # noqa: ANN001
     skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
     ui.info(f"read {report.posts} post(s){skipped}")
@@ -59,7 +62,7 @@ def _print(report: BuildReport, ui) -> None:  # noqa: ANN001
     changed = sum(1 for o in report.outputs if o.changed)
     for o in report.outputs:
         if o.changed or ui.verbose:
-            what = f"{o.kind}, {o.entries} entr{'y' if o.entries == 1 else 'ies'}"
+            what = f"{o.kind}, {o.entries} entr{'y' if o.entries == 1 else 'ies'}" if o.kind in FEEDS else o.kind
             label = f", {o.label}" if o.label else ""
             ui.info(f"{'wrote' if o.changed else 'unchanged'} {_rel(o.path)} ({what}{label})")
     unchanged = len(report.outputs) - changed

@@ -10,17 +10,19 @@ rendering fails is left out and the next older post takes its place, so with
 """
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
 from ..atomicio import write_many
 from ..config import Config
-from ..errors import BuildError, PostError, Problem
+from ..errors import BuildError, ConfigError, PostError, Problem
 from ..model import Author, Output, Post, RenderedPost, Site
 from .atom import atom_bytes
-from .document import EPOCH, EntryDoc, FeedDoc, one_line, seconds, xml_clean
+from .document import EPOCH, ArchiveLinks, EntryDoc, FeedDoc, one_line, seconds, xml_clean
 from .jsonfeed import jsonfeed_bytes
 from .rss import rss_bytes
 from .selection import FeedSpec, select_feeds
@@ -91,6 +93,9 @@ def plan_feeds(site: Site, render: Render) -> FeedPlan:
         for fmt, path in spec.paths.items():
             data = WRITERS[fmt](doc)
             plan.files.append(FeedFile(path, fmt, len(docs), data, spec.label))
+    xsl = stylesheet_path(site.config)
+    if xsl and any(f.kind in ("atom", "rss") for f in plan.files):
+        plan.files.append(FeedFile(xsl, "xsl", 0, stylesheet_bytes(site.config)))
     return plan
 
 
@@ -170,7 +175,7 @@ def feed_doc(spec: FeedSpec, entries: tuple[EntryDoc, ...], config: Config) -> F
     base = config.site_url
     title = one_line(xml_clean(site.title)[0])
     subtitle = one_line(xml_clean(site.description)[0])
-    if spec.kind != "main":
+    if spec.kind in ("category", "tag"):
         name = one_line(xml_clean(spec.name)[0])
         title = f"{title} | {name}"
         subtitle = f"Posts {'in category' if spec.kind == 'category' else 'tagged'} {name}" + (
@@ -180,6 +185,7 @@ def feed_doc(spec: FeedSpec, entries: tuple[EntryDoc, ...], config: Config) -> F
     author = site_author(config)
     authors = (author,) if author else (Author(title),)
     updated = max((e.updated for e in entries), default=EPOCH)
+    xsl = stylesheet_path(config)
     return FeedDoc(
         title=title,
         subtitle=subtitle,
@@ -188,8 +194,72 @@ def feed_doc(spec: FeedSpec, entries: tuple[EntryDoc, ...], config: Config) -> F
         updated=updated,
         entries=entries,
         authors=authors,
-        urls={fmt: f"{base}/{quote(path)}" for fmt, path in spec.paths.items()},
+        urls={fmt: url(config, path) for fmt, path in spec.paths.items()},
+        icon=absolute(config, site.icon),
+        logo=absolute(config, site.logo),
+        hub=config.feeds.hub if spec.kind != "archive" else "",   # archive pages never change
+        stylesheets={
+            fmt: posixpath.relpath(xsl, posixpath.dirname(path) or ".")
+            for fmt, path in spec.paths.items() if xsl and fmt in ("atom", "rss")
+        },
+        archive=_archive_links(spec, config),
     )
+
+
+def _archive_links(spec: FeedSpec, config: Config) -> dict[str, ArchiveLinks]:
+    if not spec.pages or spec.kind not in ("main", "archive"):
+        return {}
+    out = {}
+    for fmt in spec.paths:
+        def page_url(n: int) -> str:
+            return url(config, spec.page_paths(n)[fmt])
+
+        if spec.page == 0:
+            out[fmt] = ArchiveLinks(prev=page_url(spec.pages))
+        else:
+            out[fmt] = ArchiveLinks(
+                current=page_url(0),
+                prev=page_url(spec.page - 1) if spec.page > 1 else "",
+                next=page_url(spec.page + 1) if spec.page < spec.pages else "",
+                is_archive=True,
+            )
+    return out
+
+
+def url(config: Config, path: str) -> str:
+    """The absolute URL of a file in the output folder."""
+    return f"{config.site_url}/{quote(path)}"
+
+
+def absolute(config: Config, value: str) -> str:
+    """A site path (``/img/logo.png``) or URL as an absolute URL ("" stays "")."""
+    if not value or value.startswith(("http://", "https://")):
+        return value
+    return f"{config.site_url}/{quote(value.lstrip('/'))}"
+
+
+STYLESHEET = "feed.xsl"
+
+
+def stylesheet_path(config: Config) -> str:
+    """Where the XSL stylesheet goes in the output folder ("" when turned off)."""
+    return STYLESHEET if config.feeds.stylesheet is not False else ""
+
+
+def stylesheet_bytes(config: Config) -> bytes:
+    """``[feeds] stylesheet = "file.xsl"``, else ``templates/feed.xsl``, else feedpub's own."""
+    setting = config.feeds.stylesheet
+    candidates = []
+    if isinstance(setting, str) and setting:
+        candidates.append(config.path(setting))
+    candidates.append(config.path(config.paths.templates) / STYLESHEET)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.read_bytes()
+    if isinstance(setting, str) and setting:
+        raise ConfigError([Problem(config.source, None,
+                                   f"'feeds.stylesheet': no such file {setting!r}", key="feeds.stylesheet")])
+    return (resources.files("feedpub") / "templates" / STYLESHEET).read_bytes()
 
 
 def _escape(text: str) -> str:

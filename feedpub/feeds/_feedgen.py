@@ -30,6 +30,8 @@ from lxml import etree
 from .document import FeedDoc, seconds
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"     # RFC 5005
+MEDIA_NS = "http://search.yahoo.com/mrss/"            # Media RSS (images)
 GENERATOR = "feedpub"
 
 # A deliberately simple addr-spec check: Atom's <email> and the W3C validator reject
@@ -65,6 +67,12 @@ def _generator(doc: FeedDoc, self_url: str) -> FeedGenerator:
     authors = _author_dicts(doc.authors)
     if authors:
         fg.author(authors)
+    if doc.icon:
+        fg.icon(doc.icon)
+    if doc.logo:
+        fg.logo(doc.logo)
+    if doc.logo or doc.icon:
+        fg.image(url=doc.logo or doc.icon, title=doc.title, link=doc.home_url)   # RSS <image>
     for entry in doc.entries:                      # doc.entries is newest first
         fe = fg.add_entry(order="append")
         fe.id(entry.id)
@@ -80,6 +88,8 @@ def _generator(doc: FeedDoc, self_url: str) -> FeedGenerator:
         fe.summary(entry.summary_html, type="html")
         if entry.categories:
             fe.category([{"term": c} for c in entry.categories])
+        if entry.enclosure:   # RSS <enclosure> (one per item); Atom's link is added below
+            fe.enclosure(entry.enclosure.url, str(entry.enclosure.length), entry.enclosure.type)
     return fg
 
 

@@ -1,11 +1,49 @@
-"""Atom 1.0 (RFC 4287): ``feed.xml``, the path jekyll-feed uses, so subscribers stay."""
+"""Atom 1.0 (RFC 4287): ``feed.xml``, the path jekyll-feed uses, so subscribers stay.
+
+On top of feedgen's skeleton (``_feedgen.atom_tree``): WebSub ``rel="hub"``, RFC 5005
+archive links and ``fh:archive``, Media RSS thumbnails, enclosure links, and the
+``xml-stylesheet`` processing instruction.
+"""
 from __future__ import annotations
 
-from ._feedgen import atom_tree, serialize
+from lxml import etree
+
+from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, atom_tree, serialize
 from .document import FeedDoc
+
+A = f"{{{ATOM_NS}}}"
 
 
 def atom_bytes(doc: FeedDoc) -> bytes:
     """The Atom document for ``doc``; its id and self link are ``doc.urls["atom"]``."""
     tree = atom_tree(doc, doc.urls["atom"])
-    return serialize(tree, stylesheet=doc.stylesheet)
+    root = tree.getroot()
+    anchor = root.findall(f"{A}link")[-1]
+    links = doc.links("atom")
+    extra = [("hub", doc.hub), ("current", links.current), ("prev-archive", links.prev),
+             ("next-archive", links.next)]
+    for rel, href in extra:
+        if href:
+            link = etree.Element(f"{A}link", href=href, rel=rel)
+            if rel != "hub":
+                link.set("type", "application/atom+xml")
+            anchor.addnext(link)
+            anchor = link
+    if links.is_archive:
+        anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
+    used = {"fh": FH_NS} if links.is_archive else {}
+    for element, entry in zip(root.findall(f"{A}entry"), doc.entries):
+        link = element.find(f"{A}link")
+        if entry.enclosure:
+            enc = etree.Element(f"{A}link", href=entry.enclosure.url, rel="enclosure", type=entry.enclosure.type)
+            if entry.enclosure.length:
+                enc.set("length", str(entry.enclosure.length))
+            link.addnext(enc)
+        if entry.image:
+            used["media"] = MEDIA_NS
+            element.append(etree.Element(f"{{{MEDIA_NS}}}thumbnail", url=entry.image.url))
+            content = etree.SubElement(element, f"{{{MEDIA_NS}}}content", url=entry.image.url, medium="image")
+            if entry.image.alt:
+                etree.SubElement(content, f"{{{MEDIA_NS}}}description").text = entry.image.alt
+    etree.cleanup_namespaces(tree, top_nsmap=used or None)
+    return serialize(tree, stylesheet=doc.stylesheets.get("atom", ""))

@@ -83,8 +83,11 @@ class FeedDoc:
     entries: tuple[EntryDoc, ...]
     authors: tuple[Author, ...] = ()
     urls: dict[str, str] = field(default_factory=dict)   # format -> absolute URL of that file
-    icon: str = ""
-    logo: str = ""
-    hub: str = ""
-    stylesheet: str = ""                   # URL of the XSL stylesheet ("" for none)
-    archive: ArchiveLinks = field(default_factory=ArchiveLinks)
+    icon: str = ""                         # absolute URL of the square site icon
+    logo: str = ""                         # absolute URL of the wide site logo
+    hub: str = ""                          # WebSub hub URL
+    stylesheets: dict[str, str] = field(default_factory=dict)   # format -> XSL href (relative)
+    archive: dict[str, ArchiveLinks] = field(default_factory=dict)  # format -> RFC 5005 links
+
+    def links(self, fmt: str) -> ArchiveLinks:
+        return self.archive.get(fmt) or ArchiveLinks()

@@ -35,15 +35,17 @@ def jsonfeed_dict(doc: FeedDoc) -> dict[str, Any]:
     }
     if doc.subtitle:
         feed["description"] = doc.subtitle
+    if doc.icon or doc.logo:
+        feed["icon"] = doc.icon or doc.logo
     if doc.icon:
-        feed["icon"] = doc.icon
         feed["favicon"] = doc.icon
     if doc.lang:
         feed["language"] = doc.lang
     if doc.hub:
         feed["hubs"] = [{"type": "WebSub", "url": doc.hub}]
-    if doc.archive.prev:
-        feed["next_url"] = doc.archive.prev
+    if doc.links("json").prev:
+        # JSON Feed pagination: next_url is the next page of *older* items.
+        feed["next_url"] = doc.links("json").prev
     authors = _authors(doc.authors)
     if authors:
         feed["authors"] = authors

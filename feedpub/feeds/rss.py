@@ -1,11 +1,16 @@
-"""RSS 2.0 with ``content:encoded`` (full HTML) and ``dc:creator`` (authors)."""
+"""RSS 2.0 with ``content:encoded`` (full HTML) and ``dc:creator`` (authors).
+
+On top of feedgen's skeleton (``_feedgen.rss_tree``): ``dc:creator``, the guid's
+``isPermaLink``, WebSub and RFC 5005 links as ``atom:link``, ``fh:archive``, Media RSS
+thumbnails, and the ``xml-stylesheet`` processing instruction.
+"""
 from __future__ import annotations
 
 import re
 
 from lxml import etree
 
-from ._feedgen import ATOM_NS, rss_tree, serialize
+from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, rss_tree, serialize
 from .document import FeedDoc
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -15,22 +20,42 @@ def rss_bytes(doc: FeedDoc) -> bytes:
     """The RSS document for ``doc``; its atom:link self is ``doc.urls["rss"]``."""
     tree = rss_tree(doc, doc.urls["rss"])
     channel = tree.getroot().find("channel")
-    for link in channel.findall(f"{{{ATOM_NS}}}link"):
-        link.set("type", "application/rss+xml")
+    anchor = channel.find(f"{{{ATOM_NS}}}link")
+    anchor.set("type", "application/rss+xml")
+    links = doc.links("rss")
+    for rel, href in (("hub", doc.hub), ("current", links.current), ("prev-archive", links.prev),
+                      ("next-archive", links.next)):
+        if href:
+            link = etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel)
+            if rel != "hub":
+                link.set("type", "application/rss+xml")
+            anchor.addnext(link)
+            anchor = link
+    used = {}
+    if links.is_archive:
+        anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
+        used["fh"] = FH_NS
     for item, entry in zip(channel.findall("item"), doc.entries):
         guid = item.find("guid")
         if guid is not None:
             # A guid is a permalink only when it is the post's URL (RSS profile).
             guid.set("isPermaLink", "true" if entry.id == entry.url else "false")
-        anchor = item.find("link")
+        at = item.find("link")
         for author in entry.authors:
             if author.name:
+                used["dc"] = DC_NS
                 creator = etree.Element(f"{{{DC_NS}}}creator")
                 creator.text = author.name
-                anchor.addnext(creator)
-                anchor = creator
-    etree.cleanup_namespaces(tree, top_nsmap={"dc": DC_NS} if any(e.authors for e in doc.entries) else None)
-    return _hex_refs_in_titles(serialize(tree, stylesheet=doc.stylesheet))
+                at.addnext(creator)
+                at = creator
+        if entry.image:
+            used["media"] = MEDIA_NS
+            etree.SubElement(item, f"{{{MEDIA_NS}}}thumbnail", url=entry.image.url)
+            content = etree.SubElement(item, f"{{{MEDIA_NS}}}content", url=entry.image.url, medium="image")
+            if entry.image.alt:
+                etree.SubElement(content, f"{{{MEDIA_NS}}}description").text = entry.image.alt
+    etree.cleanup_namespaces(tree, top_nsmap=used or None)
+    return _hex_refs_in_titles(serialize(tree, stylesheet=doc.stylesheets.get("rss", "")))
 
 
 _TITLE = re.compile(rb"(<title>)([^<]*)(</title>)")

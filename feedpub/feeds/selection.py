@@ -17,6 +17,7 @@ from ..config import Config
 from ..errors import ConfigError, Problem
 from ..model import Post, Site
 from ..slugs import unique_slugs
+from .document import one_line, xml_clean
 
 FORMATS = ("atom", "rss", "json")
 MAX_SLUG_BYTES = 120
@@ -31,10 +32,26 @@ class FeedSpec:
     slug: str
     posts: tuple[Post, ...]
     paths: dict[str, str]           # format -> path relative to the output folder (posix)
+    page: int = 0                   # RFC 5005: 0 the main feed, 1.. its archive pages (1 = oldest)
+    pages: int = 0                  # how many archive pages the main feed has
+    main_paths: dict[str, str] | None = None   # archive pages: the main feed's files
 
     @property
     def label(self) -> str:
         return f"{self.kind} {self.name}" if self.kind != "main" else ""
+
+    def page_paths(self, page: int) -> dict[str, str]:
+        """The files of archive page ``page`` (0: the main feed) of this feed."""
+        main = self.main_paths or self.paths
+        return {f: archive_path(p, page) for f, p in main.items()} if page else dict(main)
+
+
+def archive_path(main_path: str, page: int) -> str:
+    """``feed.xml`` -> ``feed-archive-3.xml`` (same folder)."""
+    folder, _, name = main_path.rpartition("/")
+    stem, dot, ext = name.rpartition(".")
+    base = f"{stem}-archive-{page}{dot}{ext}" if dot else f"{name}-archive-{page}"
+    return f"{folder}/{base}" if folder else base
 
 
 def feed_posts(site: Site, exclude: frozenset[str] = frozenset()) -> list[Post]:
@@ -54,6 +71,8 @@ def select_feeds(
     formats = [f for f in FORMATS if f in config.feeds.formats]
     main_paths = {f: _checked(config, getattr(config.feeds, f), f"feeds.{f}") for f in formats}
     specs = [FeedSpec("main", "", "", tuple(posts[:limit]), main_paths)]
+    if config.feeds.archive:
+        specs = _archives(specs[0], posts[limit:], limit)
     for kind, key, setting, template in (
         ("category", "categories", config.feeds.categories, config.feeds.category_path),
         ("tag", "tags", config.feeds.tags, config.feeds.tag_path),
@@ -85,11 +104,29 @@ def select_feeds(
     return specs
 
 
+def _archives(main: FeedSpec, older: list[Post], limit: int) -> list[FeedSpec]:
+    """RFC 5005 archive pages of the posts older than the main feed's.
+
+    Oldest first, ``limit`` posts a page: page 1 holds the oldest posts, so a page never
+    changes once it is full (only the newest page grows until it is), and caches forever.
+    """
+    oldest_first = older[::-1]
+    chunks = [oldest_first[i:i + limit] for i in range(0, len(oldest_first), limit)]
+    pages = len(chunks)
+    specs = [FeedSpec(main.kind, main.name, main.slug, main.posts, main.paths, 0, pages)]
+    for number, chunk in enumerate(chunks, start=1):
+        specs.append(FeedSpec("archive", str(number), "", tuple(chunk[::-1]),
+                              main.page_paths(number), number, pages, main.paths))
+    return specs
+
+
 def _group(posts: list[Post], kind: str, limit: int) -> dict[str, list[Post]]:
     """name -> its newest ``limit`` posts, in one pass over the (sorted) posts."""
     groups: dict[str, list[Post]] = {}
     for post in posts:
         for name in dict.fromkeys(post.categories if kind == "category" else post.tags):
+            if not _visible(name):
+                continue   # nothing a reader could see: no feed for it
             bucket = groups.setdefault(name, [])
             if len(bucket) < limit:
                 bucket.append(post)
@@ -103,6 +140,10 @@ def _short(slug: str, name: str) -> str:
         return slug
     cut = slug.encode("utf-8")[: MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-")
     return f"{cut}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+def _visible(name: str) -> bool:
+    return bool(one_line(xml_clean(str(name))[0]))
 
 
 def _fill(template: str, slug: str, main_path: str) -> str:
