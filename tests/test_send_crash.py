@@ -141,3 +141,48 @@ def test_smtp_send_killed_between_batches_needs_a_decision_then_delivers_each_on
     assert resumed.returncode == 0, resumed.stderr
     assert len(handler.received) == n and set(handler.received.values()) == {1}
     assert len(sent_digests(journal)) == 1
+
+
+def test_resend_send_killed_after_the_provider_took_a_batch_resumes_through_idempotency(sample_site, httpserver):
+    """The worst moment: the provider accepted batch 3 but the sender died before it could
+    journal 'sent'. Resend deduplicates by Idempotency-Key, so the re-run sends that
+    batch again under the same key without asking, and nobody gets two copies."""
+    from werkzeug.wrappers import Response
+
+    n = 350                                   # batches of 100: 100, 100, 100, 50
+    state = {"pid": None, "batches": 0, "kill_at": 3, "repeats": 0}
+    seen_keys: dict[str, str] = {}
+    received: Counter[str] = Counter()
+
+    def batch(request):
+        key = request.headers.get("Idempotency-Key", "")
+        assert request.headers.get("Authorization") == "Bearer re_crash_test_key"
+        items = json.loads(request.data)
+        if key in seen_keys:                  # what Resend does with a repeated key
+            state["repeats"] += 1
+            return Response(seen_keys[key], status=200, content_type="application/json")
+        for item in items:
+            received[item["to"][0].rpartition("<")[2].rstrip(">")] += 1
+        body = json.dumps({"data": [{"id": f"{key[:8]}-{i}"} for i in range(len(items))]})
+        seen_keys[key] = body
+        state["batches"] += 1
+        if state["batches"] == state["kill_at"] and state["pid"]:
+            os.kill(state["pid"], signal.SIGKILL)   # accepted, but the sender never hears it
+        return Response(body, status=200, content_type="application/json")
+
+    httpserver.expect_request("/suppressions").respond_with_json({"data": [], "has_more": False})
+    httpserver.expect_request("/emails/batch", method="POST").respond_with_handler(batch)
+    write_site(sample_site, n, 'provider = "resend"\nconcurrency = 1\nrate_limit = 1000\nretries = 0\n')
+    e = dict(env(), RESEND_API_KEY="re_crash_test_key", FEEDPUB_BASE_URL=httpserver.url_for("/").rstrip("/"))
+    proc = subprocess.Popen([sys.executable, "-m", "feedpub", "send", "--last", "2", "--yes"],
+                            cwd=sample_site, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state["pid"] = proc.pid
+    proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL and sum(received.values()) == 300
+
+    again = subprocess.run([sys.executable, "-m", "feedpub", "send", "--last", "2", "--yes"],
+                           cwd=sample_site, env=e, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert len(received) == n and set(received.values()) == {1}
+    assert state["repeats"] == 1              # batch 3 went again, under its old key
+    assert len(sent_digests(sample_site / ".feedpub" / "journal.jsonl")) == 1
