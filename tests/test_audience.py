@@ -147,7 +147,11 @@ def test_rerun_after_completion_sends_nothing(httpserver, tmp_path):
     with brevo.create(conf(httpserver), {"BREVO_API_KEY": KEY}, None) as s:
         broadcast_digest(digest(), s, "7", journal=tmp_path / "j.jsonl", now=NOW)
         again = broadcast_digest(digest(), s, "7", journal=tmp_path / "j.jsonl", now=NOW)
-    assert again.already and len(create.calls) == 1 and len(send.calls) == 1
+    assert again.already and again.broadcast_id == "42" and len(create.calls) == 1 and len(send.calls) == 1
+    complete = read_state(tmp_path / "j.jsonl", "d-2026-11-23-abc").complete
+    assert complete["broadcast"] == "42" and complete["audience"] == "7"   # kept after compaction
+    lines = (tmp_path / "j.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["event"] == "complete"
 
 
 KILL = textwrap.dedent("""

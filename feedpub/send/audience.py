@@ -163,5 +163,6 @@ def broadcast_digest(
 def _complete(j: Journal, email: Email, provider: str, audience: str, bid: str, now: datetime) -> BroadcastResult:
     # recipients=0: the provider expands the list; feedpub never sees its members.
     j.complete(email.digest_id, date=email.date, newest=email.newest, post_ids=email.post_ids,
-               subject=email.subject, provider=provider, recipients=0, at=now)
+               subject=email.subject, provider=provider, recipients=0, at=now,
+               extra={"broadcast": bid, "audience": audience})
     return BroadcastResult(provider, audience, bid)

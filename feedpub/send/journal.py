@@ -324,12 +324,14 @@ class Journal:
 
     def complete(
         self, digest_id: str, *, date: datetime, newest: datetime, post_ids: Sequence[str], subject: str,
-        provider: str, recipients: int, at: datetime,
+        provider: str, recipients: int, at: datetime, extra: dict[str, Any] | None = None,
     ) -> None:
-        """Record the digest as sent, then compact: its batch lines are no longer needed."""
-        self.append({"event": "complete", "digest": digest_id, "date": date.isoformat(), "newest": newest.isoformat(),
-                     "post_ids": list(post_ids), "subject": subject, "provider": provider,
-                     "recipients": recipients, "at": at.isoformat()})
+        """Record the digest as sent, then compact: its batch lines are no longer needed.
+
+        ``extra`` adds fields that must outlive compaction (a broadcast's id and audience)."""
+        self.append({**(extra or {}), "event": "complete", "digest": digest_id, "date": date.isoformat(),
+                     "newest": newest.isoformat(), "post_ids": list(post_ids), "subject": subject,
+                     "provider": provider, "recipients": recipients, "at": at.isoformat()})
         self._compact(digest_id)
 
     def _compact(self, digest_id: str) -> None:
