@@ -238,23 +238,26 @@ def parse_file(path: Path, relpath: str, context: ParseContext) -> ParseResult:
 
 def parse_bytes(data: bytes, path: Path, relpath: str, context: ParseContext) -> ParseResult:
     """``parse_file`` for bytes already read (a cache hashes them first; the fuzzer)."""
+    problems: list[Problem] = []  # warnings found before an error are kept with it
     try:
-        return _parse(data, path, relpath, context)
+        return _parse(data, path, relpath, context, problems)
     except PostError as exc:
-        return ParseResult(relpath, None, (Problem(exc.path or relpath, exc.line, exc.message),))
+        error = Problem(exc.path or relpath, exc.line, exc.message)
     except RecursionError:
-        return ParseResult(relpath, None, (Problem(relpath, None, "front matter is nested too deeply; not read"),))
+        error = Problem(relpath, None, "front matter is nested too deeply; not read")
+    return ParseResult(relpath, None, (*problems, error))
 
 
-def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext) -> ParseResult:
+def _parse(data: bytes, path: Path, relpath: str, ctx: ParseContext, problems: list[Problem]) -> ParseResult:
     if len(data) > ctx.max_bytes:
         raise PostError(f"file is larger than {ctx.max_bytes} bytes; not read", path=relpath)
     digest = hashlib.sha256(data).hexdigest()
     parts = split_front_matter(decode(data, relpath), relpath)
     if parts.front is None:
-        fm, problems = _EMPTY_FM, []
+        fm = _EMPTY_FM
     else:
-        fm, problems = yamlsafe.load(parts.front, relpath, parts.front_line)
+        fm, warnings = yamlsafe.load(parts.front, relpath, parts.front_line)
+        problems.extend(warnings)
     tz = _zone(ctx.timezone)
 
     if fm.flag("published") is False:

@@ -419,3 +419,8 @@ def test_file_names_with_control_characters_and_undecodable_bytes(make_site, now
         post.url.encode("ascii")
     warnings = sorted(p.path for p in site.problems if p.severity == "warning")
     assert warnings == ["posts/2024-01-01-bell\x07ring.md", "posts/2024-01-03-caf\ufffd.md"]
+
+
+def test_warnings_found_before_an_error_are_kept(make_site, now):
+    site = site_of(make_site, now, {"posts/2024-01-01-a.md": "---\ntitle: A\ntitle: B\ndate: 2024-02-30\n---\n"})
+    assert [(p.severity, p.line) for p in site.problems] == [("warning", 3), ("error", 4)]
