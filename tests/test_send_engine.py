@@ -327,3 +327,20 @@ def test_send_test_copy_does_not_touch_the_journal(tmp_path):
     mid = send_test_copy(make_email(), Recipient("me@example.com"), sender)
     assert mid == "id-me" and sender.delivered["me@example.com"] == 1
     assert not (tmp_path / "journal.jsonl").exists()
+
+
+def test_a_time_limit_stops_cleanly_and_the_next_run_finishes(tmp_path):
+    t = [0.0]
+
+    class Clocked(FakeSender):
+        def send_batch(self, messages, *, idempotency_key):
+            t[0] += 10.0                      # each batch takes 10 (fake) seconds
+            return super().send_batch(messages, idempotency_key=idempotency_key)
+
+    first = Clocked(batch_size=2)
+    report = run(tmp_path, first, people(10), concurrency=1, time_limit=25, clock=lambda: t[0])
+    assert first.calls == 3 and not report.complete and "time limit" in report.stopped
+    assert not report.failed                  # nothing failed: the rest is simply pending
+    second = FakeSender(batch_size=2)
+    report2 = run(tmp_path, second, people(10))
+    assert report2.complete and report2.sent == 4 and not (set(first.delivered) & set(second.delivered))

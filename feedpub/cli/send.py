@@ -242,7 +242,8 @@ def _summary(ui: Ui, report: SendReport, email: Email, where: str, journal: Path
             ui.error(f"... and {len(report.failed) - SAMPLE} more failed batches (see {journal})")
         if report.stopped:
             ui.error(f"sending stopped: {report.stopped}")
-        ui.error(f"{report.failed_recipients} of {report.recipients} recipients did not get the digest. "
+        missing = report.recipients - report.sent - report.already_sent - len(report.rejected)
+        ui.error(f"{missing} of {report.recipients} recipients did not get the digest yet. "
                  "Fix the cause above, then run the same command again: it resumes from the journal and "
                  "skips everyone already sent.")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ def deliver(
     progress: Progress | None = None,
     backoff: Backoff | None = None,
     bucket: TokenBucket | None = None,
+    time_limit: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SendReport:
     """Send ``email`` to every recipient not yet sent, journaling each batch.
 
@@ -132,6 +135,11 @@ def deliver(
     retries of one batch (``backoff`` overrides the whole policy, e.g. a test's sleep);
     ``progress(n)`` is called from worker threads with the number of recipients a batch
     settled (sent, rejected or failed). The journal is opened (and locked) here.
+
+    ``time_limit`` (seconds) makes the send stop *cleanly* before a CI job's own timeout
+    would kill it: no batch starts after it; those in flight finish and are journaled,
+    and the rest wait for the next run (``report.stopped`` says so). Retries count
+    against it too: a batch never sleeps past the limit.
     """
     report = SendReport(email.digest_id, sender.name)
     backoff = backoff or Backoff(retries=retries)
@@ -212,7 +220,9 @@ def deliver(
                     yield _new_batch(email.digest_id, members, [recipient_hash(r.key) for r in members])
             flush_progress()
 
-        send_one = _BatchSender(email, sender, journal, backoff, bucket, unsubscribe, now, progress)
+        deadline = clock() + time_limit if time_limit is not None else None
+        send_one = _BatchSender(email, sender, journal, backoff, bucket, unsubscribe, now, progress,
+                                deadline=deadline, clock=clock)
         _run_pool(batches(), send_one, report, concurrency)
         settled = report.sent + len(report.rejected) + report.already_sent
         if report.ok and report.recipients > 0 and settled == report.recipients:
@@ -317,7 +327,8 @@ class _BatchSender:
     """Sends one batch with retries; runs in a worker thread."""
 
     def __init__(self, email: Email, sender: Sender, journal: Journal, backoff: Backoff, bucket: TokenBucket,
-                 unsubscribe: Unsubscribe | None, now: datetime, progress: Progress | None) -> None:
+                 unsubscribe: Unsubscribe | None, now: datetime, progress: Progress | None, *,
+                 deadline: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.email = email
         self.sender = sender
         self.journal = journal
@@ -327,6 +338,15 @@ class _BatchSender:
         self.now = now
         self.progress = progress
         self.stop = threading.Event()   # set on a fatal error: no new batch starts
+        self.deadline = deadline
+        self.clock = clock
+        self.timed_out = False
+
+    def out_of_time(self, wait: float = 0.0) -> bool:
+        if self.deadline is not None and self.clock() + wait >= self.deadline:
+            self.timed_out = True
+            self.stop.set()
+        return self.timed_out
 
     def __call__(self, batch: _Batch) -> _Outcome:
         out = _Outcome()
@@ -356,7 +376,8 @@ class _BatchSender:
                 verdict = classify(exc)
                 if not verdict.retryable and not verdict.fatal and not isinstance(exc, SendError) and not _is_known(exc):
                     raise  # a bug, not an answer: leave the batch 'sending' (unknown) and stop
-                if self.backoff.should_retry(attempt, verdict) and not self.stop.is_set():
+                if (self.backoff.should_retry(attempt, verdict) and not self.stop.is_set()
+                        and not self.out_of_time(verdict.retry_after or 0.0)):
                     self.backoff.wait(attempt, verdict)
                     attempt += 1
                     out.retries += 1
@@ -449,7 +470,7 @@ def _run_pool(batches: Iterator[_Batch], send_one: _BatchSender, report: SendRep
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feedpub-send") as pool:
         try:
             for batch in batches:
-                if send_one.stop.is_set():
+                if send_one.stop.is_set() or send_one.out_of_time():
                     break
                 while len(in_flight) >= workers:
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -469,6 +490,8 @@ def _run_pool(batches: Iterator[_Batch], send_one: _BatchSender, report: SendRep
             raise
         done, _ = wait(in_flight)
         collect(done)
-    if send_one.stop.is_set() and not report.stopped:
+    if send_one.timed_out and not report.stopped:
+        report.stopped = "the time limit was reached; run again to send the rest"
+    elif send_one.stop.is_set() and not report.stopped:
         report.stopped = "stopped after an error"
 
