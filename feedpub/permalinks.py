@@ -127,15 +127,13 @@ _NAMES = frozenset(
 ) | frozenset(_DATE_FORMATS)
 
 
-def placeholders(
-    *, date: datetime, slug: str, stem: str, categories: list[str], path: str
-) -> dict[str, str]:
-    """Every ``:name`` a pattern may use and its value (``date`` in the site's zone)."""
-    return {name: value(name, date=date, slug=slug, stem=stem, categories=categories, path=path) for name in sorted(_NAMES)}
-
-
 def value(name: str, *, date: datetime, slug: str, stem: str, categories: list[str], path: str) -> str:
-    """One placeholder's value (``Drops::UrlDrop``); computed only for names a pattern uses."""
+    """One placeholder's value (``Drops::UrlDrop``), computed only when a pattern uses it.
+
+    ``date`` is in the site's time zone; ``slug`` is the front matter's or the file
+    name's; ``stem`` the file name without extension; ``path`` the file's path in the
+    posts folder without extension (``:path``).
+    """
     if name == "title":
         return slugify(slug, "pretty", cased=True)
     if name == "categories":
