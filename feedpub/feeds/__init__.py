@@ -249,16 +249,15 @@ def stylesheet_path(config: Config) -> str:
 def stylesheet_bytes(config: Config) -> bytes:
     """``[feeds] stylesheet = "file.xsl"``, else ``templates/feed.xsl``, else feedpub's own."""
     setting = config.feeds.stylesheet
-    candidates = []
     if isinstance(setting, str) and setting:
-        candidates.append(config.path(setting))
-    candidates.append(config.path(config.paths.templates) / STYLESHEET)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.read_bytes()
-    if isinstance(setting, str) and setting:
-        raise ConfigError([Problem(config.source, None,
-                                   f"'feeds.stylesheet': no such file {setting!r}", key="feeds.stylesheet")])
+        own = config.path(setting)
+        if not own.is_file():
+            raise ConfigError([Problem(config.source, None,
+                                       f"'feeds.stylesheet': no such file {setting!r}", key="feeds.stylesheet")])
+        return own.read_bytes()
+    override = config.path(config.paths.templates) / STYLESHEET
+    if override.is_file():
+        return override.read_bytes()
     return (resources.files("feedpub") / "templates" / STYLESHEET).read_bytes()
 
 
