@@ -32,10 +32,10 @@ SCHEMAS = {
 }
 # What each recipe must run, at least: a recipe that stopped building or sending fails here.
 MUST_RUN = {
-    "github-pages.yml": {"check", "build"},
+    "github-pages.yml": {"check", "build", "ping"},
     "github-digest.yml": {"digest", "send"},
-    "gitlab-ci.yml": {"check", "build", "digest", "send"},
-    "bitrise.yml": {"check", "build", "digest", "send"},
+    "gitlab-ci.yml": {"check", "build", "digest", "send", "ping"},
+    "bitrise.yml": {"check", "build", "digest", "send", "ping"},
 }
 CONTROL = {"&&", "||", ";", "|", "(", ")", "&", ";;", "|&"}
 
