@@ -115,6 +115,11 @@ def test_sendgrid_single_send(httpserver, tmp_path):
         result = broadcast_digest(digest(), s, "list=abc-list, sender=123, group=45", journal=tmp_path / "j.jsonl", now=NOW)
     assert result.broadcast_id == "ss-uuid-1"
     body = json.loads(create.bodies[0])
+    validate("sendgrid_singlesends_v3.yaml", request_schema("sendgrid_singlesends_v3.yaml", "/v3/marketing/singlesends"), body)
+    validate("sendgrid_singlesends_v3.yaml",
+             request_schema("sendgrid_singlesends_v3.yaml", "/v3/marketing/singlesends/{id}/schedule", method="put"),
+             json.loads(schedule.bodies[0]))
+    assert create.calls[0].headers["Authorization"] == f"Bearer {KEY}"
     assert body["send_to"] == {"list_ids": ["abc-list"]}
     cfg = body["email_config"]
     assert cfg["sender_id"] == 123 and cfg["suppression_group_id"] == 45

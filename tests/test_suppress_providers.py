@@ -13,7 +13,7 @@ from feedpub.errors import ProviderError
 from feedpub.send import brevo, mailgun, postmark, resend, sendgrid, ses
 from feedpub.send.suppress import provider_suppressions
 
-from specs.helpers import response_schema, validate
+from specs.helpers import load, response_schema, validate
 
 KEY = "suppress-test-key-123"
 
@@ -38,6 +38,13 @@ def test_postmark_stream_suppressions(httpserver):
     httpserver.check_assertions()
 
 
+SENDGRID_FIELDS = {
+    "unsubscribes": {},
+    "bounces": {"reason": "550 5.1.1 The email account does not exist.", "status": "5.1.1"},
+    "spam_reports": {"ip": "10.63.202.100"},
+}
+
+
 def test_sendgrid_pages_through_three_lists(httpserver):
     def handler(request: Request) -> Response:
         assert request.headers["Authorization"] == f"Bearer {KEY}"
@@ -45,7 +52,7 @@ def test_sendgrid_pages_through_three_lists(httpserver):
         offset = int(request.args["offset"])
         limit = int(request.args["limit"])
         total = {"unsubscribes": 501, "bounces": 2, "spam_reports": 0}[kind]
-        page = [{"email": f"{kind}{i}@example.org", "created": 1700000000}
+        page = [{"email": f"{kind}{i}@example.org", "created": 1700000000, **SENDGRID_FIELDS[kind]}
                 for i in range(offset, min(offset + limit, total))]
         return js(page)
 
@@ -54,6 +61,12 @@ def test_sendgrid_pages_through_three_lists(httpserver):
     with sendgrid.create(conf(httpserver), {"SENDGRID_API_KEY": KEY}, None) as s:
         found = s.fetch_suppressions()
     assert len(found) == 503 and "unsubscribes500@example.org" in found and "bounces1@example.org" in found
+    spec = load("sendgrid_suppressions_v3.yaml")
+    assert spec["paths"]["/v3/suppression/unsubscribes"]["get"]["summary"] == "Retrieve all global suppressions"
+    assert sendgrid.SendGridSender.PAGE == spec["components"]["parameters"]["PaginationCommonLimit"]["schema"]["maximum"]
+    for kind, extra in SENDGRID_FIELDS.items():  # the pages served above are what SendGrid documents
+        validate("sendgrid_suppressions_v3.yaml", response_schema("sendgrid_suppressions_v3.yaml", f"/v3/suppression/{kind}", "200", method="get"),
+                 [{"email": "x@example.org", "created": 1700000000, **extra}])
     offsets = [(r.path, r.args["offset"]) for r, _ in httpserver.log]
     assert ("/v3/suppression/unsubscribes", "500") in offsets and ("/v3/suppression/spam_reports", "0") in offsets
 
