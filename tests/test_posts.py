@@ -424,3 +424,20 @@ def test_file_names_with_control_characters_and_undecodable_bytes(make_site, now
 def test_warnings_found_before_an_error_are_kept(make_site, now):
     site = site_of(make_site, now, {"posts/2024-01-01-a.md": "---\ntitle: A\ntitle: B\ndate: 2024-02-30\n---\n"})
     assert [(p.severity, p.line) for p in site.problems] == [("warning", 3), ("error", 4)]
+
+
+def test_odd_filesystem_entries_never_crash_or_hang(make_site, now, tmp_path):
+    root = make_site({"posts/2024-01-01-ok.md": "ok"})
+    posts = root / "posts"
+    os.mkfifo(posts / "2024-01-02-fifo.md")              # reading it would block forever
+    os.symlink(posts / "missing.md", posts / "2024-01-03-broken.md")
+    os.symlink("/dev/zero", posts / "2024-01-04-zero.md")   # endless, and outside the site
+    os.symlink(posts, posts / "loop")                       # a folder that contains itself
+    (posts / "2024-01-05-folder.md").mkdir()                 # a folder named like a post
+    site = scan(load_config(root / "feedpub.toml", root=root), now)
+    assert [p.slug for p in site.posts] == ["ok"]
+    skipped = dict(site.skipped)
+    assert skipped["posts/2024-01-02-fifo.md"] == "not a regular file"
+    assert skipped["posts/2024-01-03-broken.md"] == "not a regular file"
+    (refused,) = site.errors
+    assert refused.path == "posts/2024-01-04-zero.md" and "outside the posts folder" in refused.message
