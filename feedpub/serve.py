@@ -184,6 +184,16 @@ def default_build(config: Config, now: datetime) -> Any:
     return build(config, now, keep_going=True)
 
 
+def build_with(*, drafts: bool | None = None, future: bool | None = None) -> BuildFn:
+    """A build for the preview that also publishes drafts and/or future posts."""
+    def run(config: Config, now: datetime) -> Any:
+        from .build import build
+
+        return build(config, now, keep_going=True, drafts=drafts, future=future)
+
+    return run
+
+
 def default_digest(config: Config, now: datetime) -> DigestPreview | None:
     """What the next ``feedpub digest``/``send`` would render (the same ``compose``); with
     nothing new, the newest posts as a sample so the email's look can still be checked."""

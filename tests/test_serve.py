@@ -405,3 +405,20 @@ def test_chromium_applies_a_feed_stylesheet(served, tmp_path):
     (root / "public" / "styled.xsl").write_text(STYLESHEET, "utf-8")
     result = chromium(tmp_path, "--dump-dom", base + "/styled.xml")
     assert "Styled: Styled feed" in result.stdout, result.stdout[:2000]
+
+
+def test_serve_drafts_flag_publishes_drafts_in_the_preview(make_site):
+    posts = {**POSTS, "posts/2026-11-22-wip.md": "---\ntitle: Work in progress\ndraft: true\n---\nSoon.\n"}
+    root = make_site(posts, toml=TOML)
+    proc, url = start_serve(root, "--drafts")
+    try:
+        assert "Work in progress" in httpx.get(url + "feed.xml").text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    proc, url = start_serve(root)
+    try:
+        assert "Work in progress" not in httpx.get(url + "feed.xml").text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)

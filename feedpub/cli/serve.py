@@ -18,8 +18,10 @@ from .common import config_option, get_ui, load, now_utc
               help="Address to listen on; keep the default unless you mean to share the preview.")
 @click.option("--interval", default=0.5, show_default=True, type=click.FloatRange(min=0.05),
               help="Seconds between checks for changed posts, templates and config.")
+@click.option("--drafts", is_flag=True, help="Also publish drafts (draft: true) in the preview (run feedpub build before deploying public/ by hand).")
+@click.option("--future", is_flag=True, help="Also publish posts dated in the future in the preview.")
 @config_option
-def command(port: int, host: str, interval: float, config_path: Path | None) -> None:
+def command(port: int, host: str, interval: float, drafts: bool, future: bool, config_path: Path | None) -> None:
     """Build, serve the output folder and rebuild when a post, template or the config changes.
 
     The start page links every feed (with the right media types), each category feed
@@ -27,11 +29,12 @@ def command(port: int, host: str, interval: float, config_path: Path | None) -> 
     that fails keeps serving the last good files and shows the error on that page.
     Ctrl-C stops it.
     """
-    from ..serve import Preview, Watcher, make_server  # not loaded for --help or completion
+    from ..serve import Preview, Watcher, build_with, default_build, make_server  # not for --help
 
     ui = get_ui()
     load(config_path)  # fail early, with every config problem, before listening
-    preview = Preview(config_path, now_utc, log=ui.info)
+    build = build_with(drafts=drafts or None, future=future or None) if drafts or future else default_build
+    preview = Preview(config_path, now_utc, build=build, log=ui.info)
     state = preview.rebuild()
     if state.error:
         ui.warn("the first build failed; fix it and the preview rebuilds (details on the start page)")
