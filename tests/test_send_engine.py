@@ -344,3 +344,14 @@ def test_a_time_limit_stops_cleanly_and_the_next_run_finishes(tmp_path):
     second = FakeSender(batch_size=2)
     report2 = run(tmp_path, second, people(10))
     assert report2.complete and report2.sent == 4 and not (set(first.delivered) & set(second.delivered))
+
+
+def test_an_unknown_batch_from_another_provider_is_never_assumed_deduplicated(tmp_path):
+    hs = [recipient_hash(r.key) for r in people(3)]
+    with Journal(tmp_path / "journal.jsonl") as j:      # a killed SMTP run; the config now says resend
+        j.sending("d1", "b1", idempotency_key("d1", hs), hs, provider="smtp", at=NOW)
+    sender = FakeSender(batch_size=3)
+    sender.idempotent = True
+    with pytest.raises(JournalError, match="cannot deduplicate a request that went to smtp"):
+        run(tmp_path, sender, people(6))
+    assert sender.calls == 0

@@ -153,16 +153,19 @@ def deliver(
             report.already_sent = int(state.complete.get("recipients", 0))
             return report
         unknown_batches = state.unknown_batches()
-        if unknown_batches and not sender.idempotent and unknown == "stop":
-            raise _unknown_error(sender, unknown_batches)
-        if unknown_batches and unknown == "skip" and not sender.idempotent:
-            for batch_id, hs in unknown_batches.items():
+        # Only the provider that got the request can drop its repetition: a batch left
+        # unknown by another provider (the config changed since) needs a decision too.
+        resume_ids = {b for b in unknown_batches
+                      if sender.idempotent and state.providers.get(b, sender.name) == sender.name}
+        undecided = {b: hs for b, hs in unknown_batches.items() if b not in resume_ids}
+        if undecided and unknown == "stop":
+            raise _unknown_error(sender, undecided, {state.providers.get(b, "?") for b in undecided})
+        if undecided and unknown == "skip":
+            for batch_id, hs in undecided.items():
                 journal.skipped(email.digest_id, batch_id, "--skip-unknown: assumed delivered by the run that died", at=now)
                 for h in hs:
                     state.status[h] = ("skipped", batch_id)
                 report.unknown_skipped += len(hs)
-            unknown_batches = {}
-        resume_ids = set(unknown_batches) if sender.idempotent else set()
         held: dict[str, list[Recipient]] = {b: [] for b in resume_ids}
 
         skipped_now = [0]  # already-settled recipients not yet reported to ``progress``
@@ -209,7 +212,7 @@ def deliver(
                     # Some recipients left the list since: the request cannot be repeated
                     # byte for byte, so the provider could not deduplicate it.
                     if unknown == "stop":
-                        raise _unknown_error(sender, {batch_id: expected})
+                        raise _unknown_error(sender, {batch_id: expected}, {sender.name})
                     if unknown == "skip":
                         journal.skipped(email.digest_id, batch_id, "--skip-unknown", at=now)
                         report.unknown_skipped += len(members)
@@ -312,11 +315,14 @@ def _new_batch(digest_id: str, recipients: list[Recipient], hashes: list[str]) -
     return _Batch(key[:16], key, list(recipients), list(hashes))
 
 
-def _unknown_error(sender: Sender, unknown: dict[str, Sequence[str]]) -> JournalError:
+def _unknown_error(sender: Sender, unknown: dict[str, Sequence[str]], providers: set[str]) -> JournalError:
     n = sum(len(v) for v in unknown.values())
+    via = ", ".join(sorted(providers))
+    why = (f"{via} cannot tell whether it delivered them" if providers == {sender.name}
+           else f"{sender.name} cannot deduplicate a request that went to {via}")
     return JournalError(
-        f"{len(unknown)} batch(es) for {n} recipient(s) were being sent through {sender.name} when an "
-        f"earlier run stopped, and {sender.name} cannot tell whether it delivered them",
+        f"{len(unknown)} batch(es) for {n} recipient(s) were being sent through {via} when an "
+        f"earlier run stopped, and {why}",
         hint="check the provider's activity log, then re-run with --skip-unknown (assume they went out: "
              "nobody gets it twice, but they may get nothing) or --resume-unknown (send them again: "
              "nobody is missed, but they may get it twice)",

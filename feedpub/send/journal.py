@@ -67,6 +67,7 @@ class DigestState:
     complete: dict[str, Any] | None = None
     batches: dict[str, tuple[str, ...]] = field(default_factory=dict)      # batch -> recipient hashes
     keys: dict[str, str] = field(default_factory=dict)                     # batch -> idempotency key
+    providers: dict[str, str] = field(default_factory=dict)                # batch -> provider it went to
     status: dict[str, tuple[str, str]] = field(default_factory=dict)       # hash -> (state, batch)
 
     def state_of(self, h: str) -> str | None:
@@ -127,6 +128,7 @@ def read_state(path: Path, digest_id: str) -> DigestState:
             hs = tuple(ev.get("recipients", ()))
             state.batches[batch] = hs
             state.keys[batch] = str(ev.get("key", ""))
+            state.providers[batch] = str(ev.get("provider", ""))
             for h in hs:
                 state.status[h] = ("sending", batch)
         elif kind in ("sent", "failed", "rejected", "skipped"):
