@@ -31,14 +31,16 @@ from .errors import PostError, Problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-MAX_FRONT_MATTER_BYTES = 128 * 1024
+MAX_FRONT_MATTER_BYTES = 64 * 1024
 MAX_DEPTH = 40
 
 # XML 1.0 forbids C0 controls (except tab, LF, CR), lone surrogates, U+FFFE/U+FFFF; YAML
 # additionally refuses DEL, C1 controls (except NEL) and a BOM inside the text.
 _STRIP_FRONT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff\ufffe\uffff\ud800-\udfff]")
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_BLOCK_PREFIX = re.compile(r"^([ ]*)((?:[-?:][ \t]+)*)", re.M)
+_BLOCK_LINE = re.compile(r"^( *)([^ \n].*)$", re.M)
+_COMPACT = re.compile(r"(?:[-?](?:[ \t]+|$))*")
+_INDICATOR = re.compile(r"[-?](?:[ \t]+|$)")
 _FLOW = re.compile(r"[\[\]{}]")
 _INDENT = re.compile(r"^ +", re.M)
 
@@ -77,9 +79,11 @@ def _shown_tag(tag: str) -> str:
 def depth_bound(text: str) -> int:
     """An upper bound of the text's YAML nesting depth, computed without libyaml.
 
-    Flow nesting is bounded by the brackets (quoted brackets only over-count); block
-    nesting needs either more indentation or a compact indicator (``- - x``, ``? x``)
-    on the same line, so indentation + indicators bounds it.
+    Flow nesting is bounded by the brackets (quoted brackets only over-count). Block
+    nesting needs more indentation, an indentless ``- `` under a key, or compact
+    indicators on one line (``- - x``, ``- k: v``, ``? x``). The cheap bound (brackets +
+    dashes + deepest indentation) settles ordinary front matter; only when it is over
+    the cap are the lines walked with an indentation stack.
     """
     rough = text.count("[") + text.count("{") + text.count("-") + text.count("?")
     rough += max((len(m) for m in _INDENT.findall(text)), default=0)
@@ -92,11 +96,31 @@ def depth_bound(text: str) -> int:
             deepest = max(deepest, flow)
         elif flow:
             flow -= 1
-    block = 0
-    for m in _BLOCK_PREFIX.finditer(text):
-        indicators = m.group(2)
-        block = max(block, len(m.group(1)) + (indicators.count("-") + indicators.count("?") + indicators.count(":")))
-    return deepest + block + 2
+    return deepest + _block_depth(text) + 2
+
+
+def _block_depth(text: str) -> int:
+    """Block nesting depth from indentation: a stack of (column, is a "- " item)."""
+    stack: list[tuple[int, bool]] = []
+    deepest = 0
+    for m in _BLOCK_LINE.finditer(text):
+        rest = m.group(2)
+        if rest[0] == "#":
+            continue
+        col = len(m.group(1))
+        dash = rest[0] == "-" and (len(rest) == 1 or rest[1] in " \t")
+        # at the same column a "- " item under a key nests (an indentless sequence);
+        # anything else there is a sibling
+        while stack and (stack[-1][0] > col or (stack[-1][0] == col and (stack[-1][1] or not dash))):
+            stack.pop()
+        for token in _INDICATOR.findall(_COMPACT.match(rest).group()):
+            stack.append((col, token[0] == "-"))
+            col += len(token)
+        tail = rest[col - len(m.group(1)):]
+        if tail and (": " in tail or tail.endswith(":")) or not stack or stack[-1][0] < col:
+            stack.append((col, False))
+        deepest = max(deepest, len(stack))
+    return deepest
 
 
 class FrontMatter:

@@ -164,3 +164,22 @@ def test_dumped_yaml_round_trips(value):
         assert "nested" in exc.message or "YAML" in exc.message
         return
     assert set(fm.data) == {"v"}
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("".join("  " * i + f"k{i}:\n" for i in range(30)) + "  " * 30 + "x\n", True),    # 2-space indentation
+        ("".join("    " * i + f"k{i}:\n" for i in range(30)) + "    " * 30 + "x\n", True),  # 4-space indentation
+        ("".join("  " * i + f"k{i}:\n" for i in range(45)) + "  " * 45 + "x\n", False),
+        ("x:\n" + "- " * 50 + "a\n", False),                                           # compact sequences
+        ("a:\n" + "".join("  " * i + "- b:\n" for i in range(25)), False),              # seq/map pairs
+        ("tags:\n" + "- t\n" * 300 + "categories:\n" + "- c\n" * 300, True),            # long indentless lists
+    ],
+)
+def test_depth_bound_follows_indentation(text, ok):
+    if ok:
+        load(text)
+    else:
+        with pytest.raises(PostError, match="nested more than"):
+            load(text)
