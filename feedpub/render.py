@@ -39,6 +39,7 @@ from .sanitize import Sanitizer, TooDeeplyNested, check_depth, strip_xml_illegal
 
 MORE = "<!--more-->"
 MEMO_SIZE = 256
+_FENCE = re.compile(r"^ {0,3}((`{3,}|~{3,}))", re.M)
 _REFDEF = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S.*$", re.M)
 # Removed from bodies before anything else sees them: XML-illegal characters (incl. STX/ETX,
 # Markdown's placeholder delimiters), lone surrogates, and the noncharacters U+FDD0..U+FDEF
@@ -319,6 +320,14 @@ def excerpt_source(body: str, separator: str) -> str:
         head = text.split(MORE, 1)[0]
     elif separator and separator in text:
         head = text.split(separator, 1)[0]
+        fences = _FENCE.findall(head)
+        if len(fences) % 2:  # the separator fell inside a code block: end the excerpt after it
+            close = re.compile(r"^ {0,3}" + re.escape(fences[-1][0]) + r"[ \t]*$", re.M).search(text, len(head))
+            if close is None:
+                return body
+            head = text[: close.end()]
+            if head.rstrip() == text.rstrip():
+                return body
     else:
         return body
     refs = [

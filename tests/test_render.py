@@ -59,6 +59,12 @@ def test_summary_text_collapses_whitespace_and_drops_markup():
     assert r.summary_text == "Fish & chips and peas now"
 
 
+def test_excerpt_never_ends_inside_a_code_block():
+    r = render("```python\na = 1\n\nb = 2\n```\n\nSecond para.")
+    assert r.summary_text == "a = 1 b = 2" and "Second" not in r.summary_html
+    assert "```" not in r.summary_html
+
+
 def test_excerpt_source_edge_cases():
     assert excerpt_source("\n\nA\n\nB", "\n\n") == "A"
     assert excerpt_source("Only one", "\n\n") == "Only one"
