@@ -168,6 +168,7 @@ class State:
     built_at: datetime | None = None
     out_dir: Path | None = None
     site_title: str = "feedpub"
+    site_url: str = ""           # [site] url + baseurl: where the feeds will live
     feeds: list[FeedLink] = field(default_factory=list)
     digest: DigestPreview | None = None
     error: str = ""
@@ -205,7 +206,7 @@ def default_digest(config: Config, now: datetime) -> DigestPreview | None:
     note = ""
     if composed.email is None and composed.site.posts:
         composed = compose(config, now, last=min(3, len(composed.site.posts)))
-        note = "Nothing new since the last digest: this preview shows the newest posts."
+        note = "The next digest would have nothing new to send; this preview shows the newest posts."
     if composed.email is None or composed.digest is None:
         return None
     email = composed.email
@@ -269,12 +270,14 @@ class Preview:
         with self._lock:
             now = self.clock()
             state = State(generation=self.state.generation + 1, built_at=now,
-                          out_dir=self.state.out_dir, feeds=self.state.feeds, site_title=self.state.site_title)
+                          out_dir=self.state.out_dir, feeds=self.state.feeds, site_title=self.state.site_title,
+                          site_url=self.state.site_url)
             try:
                 config = self.load()
                 self.config = config
                 state.out_dir = config.out_dir
                 state.site_title = config.site.title or "feedpub"
+                state.site_url = config.site_url
                 report = self._build(config, now)
                 state.problems = [str(p) for p in getattr(report, "problems", ()) or ()]
                 state.feeds = find_feeds(config.out_dir, _main_paths(config))
@@ -389,6 +392,7 @@ code{font-size:.85em}
 .pair section{flex:1 1 22rem;min-width:0}
 iframe{width:100%;height:80vh;border:1px solid #ddd;background:#fff}
 pre.text{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #ddd;padding:1rem;margin:0;height:80vh;overflow:auto;font-size:.85rem}
+pre.snippet{height:auto;max-height:20rem}
 """
 
 
@@ -425,6 +429,13 @@ def index_page(state: State) -> bytes:
                      f"<em>{e(state.digest.subject)}</em></p><p class=\"meta\">{e(state.digest.note)}</p>")
     else:
         parts.append("<p class=\"meta\" id=\"digest-link\">No digest to preview (no posts yet).</p>")
+    if state.feeds and state.site_url:
+        tags = "\n".join(
+            f'<link rel="alternate" type="{e(f.type)}" title="{e(f.title)}" href="{e(state.site_url + f.href)}">'
+            for f in state.feeds)
+        parts.append("<h2>Autodiscovery</h2><p class=\"meta\">For your pages' <code>&lt;head&gt;</code>, "
+                     "so browsers and readers find the feeds (also printed by <code>feedpub snippet</code>):</p>"
+                     f"<pre class=\"text snippet\" id=\"snippet\">{e(tags)}</pre>")
     head = "".join(f"<link rel=\"alternate\" type=\"{e(f.type)}\" title=\"{e(f.title)}\" href=\"{e(f.href)}\">" for f in state.feeds)
     return _page(f"{state.site_title} · feedpub preview", "".join(parts), head)
 
