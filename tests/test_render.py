@@ -242,3 +242,29 @@ def test_other_pathological_markdown_is_bounded_by_the_timeout(body):
     except RenderError as exc:
         assert exc.path == "posts/2024-07-18-post.md"
     assert time.monotonic() - start < 8
+
+
+def test_a_timeout_interrupts_only_the_thread_that_ran_late(monkeypatch):
+    monkeypatch.setattr(markdown_adapter, "NEUTRALIZE_THRESHOLD", 10**9)
+    results: dict[str, object] = {}
+
+    def slow() -> None:
+        try:
+            _render_with({"render_timeout": 0.3}, "[" * 30000)
+        except RenderError as exc:
+            results["slow"] = exc
+
+    def steady() -> None:
+        outputs = []
+        deadline = time.monotonic() + 1.5  # keeps rendering while the other thread is interrupted
+        while time.monotonic() < deadline:
+            outputs.append(_render_with({"render_timeout": 30}, "*ok* " * 200).html)
+        results["steady"] = outputs
+
+    threads = [threading.Thread(target=slow), threading.Thread(target=steady)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert isinstance(results["slow"], RenderError)
+    assert results["steady"] and all(h.startswith("<p><em>ok</em>") for h in results["steady"])
