@@ -61,6 +61,8 @@ class ParseContext:
         site = config.site
         author = Author(site.author, site.author_email, site.author_uri) if site.author else None
         posts_dir = config.posts_dir
+        if not posts_dir.is_absolute():
+            posts_dir = posts_dir.absolute()
         return cls(
             posts_dir=posts_dir,
             posts_root=posts_dir.resolve(),
@@ -105,6 +107,8 @@ def discover(config: Config) -> tuple[list[tuple[Path, str]], list[Problem], lis
     """
     top = config.posts_dir
     shown_top = _display(top, config.root)
+    if not top.is_absolute():
+        top = top.absolute()  # Post.source is absolute
     if not top.is_dir():
         raise FeedpubError(
             f"posts folder {shown_top} not found",

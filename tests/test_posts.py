@@ -441,3 +441,16 @@ def test_odd_filesystem_entries_never_crash_or_hang(make_site, now, tmp_path):
     assert skipped["posts/2024-01-03-broken.md"] == "not a regular file"
     (refused,) = site.errors
     assert refused.path == "posts/2024-01-04-zero.md" and "outside the posts folder" in refused.message
+
+
+def test_relative_site_root_gives_absolute_sources(make_site, now, monkeypatch):
+    from pathlib import Path
+
+    from feedpub.config import build_config
+
+    root = make_site({"posts/2024-01-01-a.md": "a"})
+    monkeypatch.chdir(root)
+    config = build_config({"site": {"title": "T", "url": "https://example.com"}}, root=Path("."))
+    post = one(scan(config, now))
+    assert post.source.is_absolute() and post.relpath == "posts/2024-01-01-a.md"
+    assert read_body(post) == "a"
