@@ -158,3 +158,14 @@ def test_keys_never_appear_in_output_logs_or_journal(site, capsys, monkeypatch, 
         assert token not in text
     code, out, err = run(capsys, "-v", "send", "--last", "2", "--provider", "postmark", "--yes", "--json")
     assert token not in out + err
+
+
+def test_a_partly_sent_other_digest_is_warned_about(site, capsys):
+    from datetime import datetime, timezone
+
+    with Journal(site / ".feedpub" / "journal.jsonl") as j:
+        at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+        j.sending("olddigest", "b1", "k", ["h1", "h2"], provider="outbox", at=at)
+        j.sent("olddigest", "b1", ["i1", "i2"], at=at)
+    code, out, err = run(capsys, "send", "--last", "2")
+    assert code == 0 and "digest olddigest was sent to only 2 recipient(s)" in err

@@ -105,3 +105,17 @@ def test_the_lock_is_released_when_the_holder_dies(tmp_path):
 
 def test_scrub_removes_addresses():
     assert scrub("550 5.1.1 <bob.smith+x@mail.example.co.uk>: user unknown") == "550 5.1.1 <<address>>: user unknown"
+
+
+def test_unfinished_digests_counts_sent_recipients_until_complete(tmp_path):
+    from feedpub.send.journal import unfinished_digests
+
+    path = tmp_path / "j.jsonl"
+    with Journal(path) as j:
+        j.sending("a", "b1", "k1", ["h1", "h2"], provider="smtp", at=AT)
+        j.sent("a", "b1", ["x", "y"], at=AT)
+        j.sending("a", "b2", "k2", ["h3"], provider="smtp", at=AT)
+        j.sending("b", "b3", "k3", ["h4"], provider="smtp", at=AT)
+        j.sent("b", "b3", ["z"], at=AT)
+        complete(j, "b", "2026-11-01T10:00:00+00:00")
+    assert unfinished_digests(path) == {"a": 2}

@@ -17,7 +17,7 @@ from ..config import Config
 from ..errors import ConfigError, FeedpubError, Problem
 from ..model import Email
 from ..send import SendReport, deliver, plan, send_test_copy
-from ..send.journal import Journal, last_sent_at
+from ..send.journal import Journal, last_sent_at, unfinished_digests
 from ..send.recipients import RecipientSource, parse_recipient
 from ..send.redact import redact, register_env
 from ..send.registry import PROVIDERS, make_sender
@@ -113,6 +113,7 @@ def _run(ui: Ui, config_path: Path | None, since_text: str | None, last: int | N
         source.reported.set()  # type: ignore[attr-defined]  # the send streams the file again: warn once
         if p.recipients == 0:
             raise ConfigError([Problem(config.source, None, f"no recipients in {source.label}: set [send] to, [send] recipients or --recipients FILE", key="send.to")])
+        _warn_unfinished(ui, journal_path, email.digest_id)
         if not yes:
             _dry_run(ui, email, sender.name, where, source.label, p, journal_path, as_json, unknown, sender.idempotent)
             return
@@ -166,6 +167,15 @@ def _recipients(ui: Ui, config: Config, send_cfg: Any, recipients_file: Path | N
     )
     source.reported = reported  # type: ignore[attr-defined]
     return source
+
+
+def _warn_unfinished(ui: Ui, journal: Path, digest_id: str) -> None:
+    """A different digest was only partly sent: its readers may see some posts twice."""
+    for other, count in unfinished_digests(journal).items():
+        if other != digest_id and count:
+            ui.warn(f"digest {other} was sent to only {count} recipient(s) before it stopped, and this is a "
+                    "different digest (the chosen posts changed since), so those readers may get some posts "
+                    "again; to finish that one instead, run feedpub send with the --since/--last it was sent with")
 
 
 def _dry_run(ui: Ui, email: Email, provider: str, where: str, label: str, p: Any, journal: Path,

@@ -147,6 +147,25 @@ def read_broadcast(path: Path, digest_id: str) -> dict[str, Any] | None:
     return last
 
 
+def unfinished_digests(path: Path) -> dict[str, int]:
+    """Digests with batches but no ``complete`` line: digest id -> recipients already sent."""
+    sent: dict[str, set[str]] = {}
+    batches: dict[tuple[str, str], list[str]] = {}
+    done: set[str] = set()
+    for _, ev in _iter_events(Path(path)):
+        digest = str(ev.get("digest", ""))
+        kind = ev["event"]
+        if kind == "complete":
+            done.add(digest)
+        elif kind == "sending":
+            batches[(digest, str(ev.get("batch", "")))] = list(ev.get("recipients", ()))
+            sent.setdefault(digest, set())
+        elif kind == "sent":
+            hs = ev.get("recipients")
+            sent.setdefault(digest, set()).update(hs if hs is not None else batches.get((digest, str(ev.get("batch", ""))), ()))
+    return {d: len(hs) for d, hs in sent.items() if d not in done}
+
+
 def sent_digests(path: Path) -> list[SentDigest]:
     """Every digest sent completely, oldest first (the journal's ``complete`` lines)."""
     out = []
