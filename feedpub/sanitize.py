@@ -195,9 +195,15 @@ def _replace_bad_iframes(fragment: str, rejected: list[str]) -> str:
     return inner
 
 
+_BLOCK_BOUNDARY = re.compile(r"<(?=(?:br|hr|img|/?(?:p|div|li|dt|dd|td|th|tr|h[1-6]|blockquote|pre|figcaption|table|ul|ol|dl))\b)", re.I)
+
+
 def to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment, whitespace collapsed (JSON Feed summary, preheaders)."""
-    fragment = strip_xml_illegal(fragment)
+    """Plain text of an HTML fragment, whitespace collapsed (JSON Feed summary, preheaders).
+
+    Block boundaries and line breaks become spaces, so "<td>a</td><td>b</td>" reads "a b".
+    """
+    fragment = _BLOCK_BOUNDARY.sub(" <", strip_xml_illegal(fragment))
     check_depth(fragment)
     text = nh3.clean(fragment, tags=set(), strip_comments=True)
     return " ".join(_html.unescape(text).split())

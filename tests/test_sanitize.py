@@ -145,3 +145,8 @@ def test_absurdly_nested_html_is_refused_before_the_parser_sees_it():
     # optional end tags and void elements do not count: loose but ordinary HTML passes
     check_depth("<ul>" + "<li>x" * 5000 + "</ul>" + "<p>y<br>" * 5000 + "<img src=x>" * 5000)
     check_depth("<div>x</div>" * (MAX_HTML_DEPTH * 3))
+
+
+def test_to_text_keeps_words_apart_at_block_boundaries():
+    assert to_text("<p>a</p><p>b</p>line<br>break<table><tr><td>c</td><td>d</td></tr></table>") == "a b line break c d"
+    assert to_text("x<b>y</b>z") == "xyz"  # inline markup joins, as in the browser
