@@ -14,11 +14,13 @@ Time limits. Python-Markdown is quadratic on some inputs (long runs of ``[``, ``
 raises ``RenderTimeout`` *inside* the rendering thread (``PyThreadState_SetAsyncExc``)
 when the deadline passes. That works in any thread (SIGALRM only works in the main
 thread, which would rule out rendering from a thread pool or a web server), costs two
-lock operations per render (a worker process per render costs milliseconds, too slow
-for thousands of posts), and interrupts pure-Python loops, which is where Markdown and
-Liquid spend their time. Its limit: a single long call into C (one regex, nh3) is
-interrupted only when it returns, which is why the known pathological inputs are
-neutralized first and post size is capped (``[build] max_post_bytes``).
+lock operations per render and normally no thread switch (a worker process per render
+costs milliseconds, too slow for thousands of posts), and interrupts pure-Python loops,
+which is where Markdown and Liquid spend their time. Its limit: a single long call into
+C is interrupted only when it returns. So the inputs known to make C code slow are
+refused or defused first: post size is capped (``[build] max_post_bytes``, checked
+before reading), and HTML nested over 1,000 levels (html5ever in nh3 is quadratic in
+depth) is a RenderError in milliseconds (``sanitize.check_depth``).
 """
 from __future__ import annotations
 
