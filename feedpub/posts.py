@@ -441,13 +441,20 @@ def _jekyll_categories(plural: list[str] | str | None, singular: list[str] | str
 
 
 def _author(fm: yamlsafe.FrontMatter, ctx: ParseContext, problems: list[Problem]) -> Author | None:
-    if not fm.present("author"):
+    """``author`` (a name or a mapping), else the first of ``authors`` (as jekyll-feed), else the site's."""
+    if fm.present("author"):
+        node = fm.nodes["author"]
+        if isinstance(node, yamlsafe.yaml.ScalarNode):
+            name = " ".join((fm.text("author") or "").split())
+            return Author(name) if name else ctx.author
+        value = fm.data.get("author")
+    elif isinstance(fm.data.get("authors"), list) and fm.data["authors"]:
+        value = fm.data["authors"][0]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            name = " ".join(str(value).split())
+            return Author(name) if name else ctx.author
+    else:
         return ctx.author
-    node = fm.nodes["author"]
-    if isinstance(node, yamlsafe.yaml.ScalarNode):
-        name = " ".join((fm.text("author") or "").split())
-        return Author(name) if name else ctx.author
-    value = fm.data.get("author")
     if isinstance(value, dict):
         def text(*keys: str) -> str:
             for k in keys:
@@ -458,10 +465,11 @@ def _author(fm: yamlsafe.FrontMatter, ctx: ParseContext, problems: list[Problem]
         name, email, uri = text("name", "display_name"), text("email"), text("uri", "url", "web")
         if name or email:
             return Author(name or email, email, uri)
+    key = "author" if fm.present("author") else "authors"
     problems.append(Problem(
-        fm.relpath, fm.line("author"),
-        "'author' ignored: expected a name or a mapping with name, email, uri; the site's author is used",
-        severity="warning", key="author",
+        fm.relpath, fm.line(key),
+        f"'{key}' ignored: expected a name or a mapping with name, email, uri; the site's author is used",
+        severity="warning", key=key,
     ))
     return ctx.author
 

@@ -267,11 +267,15 @@ def test_author_forms(make_site, now):
         "posts/2024-01-01-a.md": "---\nauthor: garthdb\n---\n",
         "posts/2024-01-02-b.md": "b",
         "posts/2024-01-03-c.md": "---\nauthor: [x, y]\n---\n",
+        "posts/2024-01-04-d.md": "---\nauthors: [Dee, Eve]\n---\n",
+        "posts/2024-01-05-e.md": "---\nauthors:\n  - {name: Eve, email: eve@example.com}\n---\n",
     })
     by = {p.slug: p for p in site.posts}
     assert by["a"].author == Author("garthdb")
     assert by["b"].author == Author("Ann Author", "ann@example.com")
     assert by["c"].author == Author("Ann Author", "ann@example.com")
+    assert by["d"].author == Author("Dee")       # jekyll-feed: post.authors[0]
+    assert by["e"].author == Author("Eve", "eve@example.com")
     (warning,) = [p for p in site.problems if p.severity == "warning"]
     assert warning.path == "posts/2024-01-03-c.md" and "'author' ignored" in warning.message
 
