@@ -153,3 +153,46 @@ def test_display_address_round_trips(name):
     shown = display_address(name, "reader@example.org")
     assert parseaddr(shown) == (" ".join(name.split()), "reader@example.org")
     assert "=?" not in shown  # JSON APIs get UTF-8, not RFC 2047 words they would show raw
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    body=_text, tail=_text, names=st.lists(_text, min_size=1, max_size=4),
+    tokens=st.lists(st.text(alphabet="abcdef0123456789%&=", min_size=0, max_size=12), min_size=1, max_size=4),
+    placeholder_style=st.sampled_from(["%recipient.{}%", "%feedpub_{}%"]),
+)
+def test_merge_never_produces_a_wrong_copy(body, tail, names, tokens, placeholder_style):
+    """Whatever the bodies and per-reader values: either every reader's copy renders back
+    exactly, or merge refuses (None). It never returns a template that renders wrong."""
+    n = min(len(names), len(tokens))
+    batch = []
+    for i in range(n):
+        url = f"https://b.example/u?e=r{i}%40example.org&t={tokens[i]}"
+        batch.append(OutgoingMessage(
+            to=f"r{i}@example.org", to_name=names[i], from_addr="B <b@example.org>", subject=f"{body[:5]} {names[i]}",
+            html=f"{body}<a href=\"{url.replace('&', '&amp;')}\">x</a>{names[i]}{tail}", text=f"{body}{url}{tail}",
+            headers={"List-Unsubscribe": f"<{url}>"},
+        ))
+    ph = placeholder_style.format
+    merged = merge(batch, ph)
+    if merged is None:
+        return
+    for m, v in zip(batch, merged.variables):
+        def r(t: str) -> str:
+            for k, val in v.items():
+                t = t.replace(ph(k), val)
+            return t
+        assert (r(merged.subject), r(merged.html), r(merged.text)) == (m.subject, m.html, m.text)
+        assert {k: r(t) for k, t in merged.headers.items()} == dict(m.headers)
+
+
+def test_merge_refuses_values_that_spell_a_placeholder():
+    a, b = messages(2)
+    a = _with(a, to_name="Eve %recipient.email%", html="<p>Hi Eve %recipient.email%</p>", text="Hi")
+    b = _with(b, to_name="Bob Jones", html="<p>Hi Bob Jones</p>", text="Hi")
+    assert merge([a, b], placeholder) is None

@@ -93,6 +93,12 @@ def _attempt(
     used = [k for k in personal if any(placeholder(k) in t for t in (subject, body_html, body_text, *headers.values()))]
     variables = tuple({k: c[k] for k in used} for c in cands)
 
+    # A value that itself spells a placeholder would be substituted again by a provider
+    # that substitutes repeatedly: refuse rather than guess its semantics.
+    prefix = placeholder("\0").split("\0")[0]  # "%recipient." / "%feedpub_"
+    if any(prefix in value for var in variables for value in var.values()):
+        return None
+
     # Templates compiled once into literal/placeholder pieces: rendering a copy is one
     # join, and comparing it one memcmp (a 1,000-reader batch of 50 KB bodies stays fast).
     by_placeholder = {placeholder(k): k for k in used}
