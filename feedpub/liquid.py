@@ -353,7 +353,7 @@ class LiquidEngine:
 
     def posts_data(self) -> list[dict[str, Any]]:
         if self._posts_data is None:
-            self._posts_data = [page_data(p) for p in self.site.posts]
+            self._posts_data = [page_data(p, self.config.site_url) for p in self.site.posts]
         return self._posts_data
 
     @staticmethod
@@ -390,7 +390,7 @@ class LiquidEngine:
         if url is None:
             _warn(_STATE.get(), token, f"Liquid: post_url '{name}' matches no published post")
             return ""
-        return url
+        return self._from_root(url)
 
     def link(self, path: str, token: Token) -> str:
         rel = path.strip().strip("\"'").lstrip("/")
@@ -403,10 +403,10 @@ class LiquidEngine:
             self._post_paths = (by_path, by_name)
         by_path, by_name = self._post_paths
         if rel in by_path:
-            return by_path[rel]
+            return self._from_root(by_path[rel])
         # "_posts/2017-03-02-x.markdown" names a post wherever the posts folder is.
         if rel.startswith("_posts/") and len(by_name.get(Path(rel).name, ())) == 1:
-            return by_name[Path(rel).name][0]
+            return self._from_root(by_name[Path(rel).name][0])
         target = (self.root / rel).resolve()
         if not _inside(target, self.root) or not target.exists():
             _warn(_STATE.get(), token, f"Liquid: link '{path}' names no file in the site")
@@ -415,7 +415,16 @@ class LiquidEngine:
             if url_path.endswith(ext):
                 url_path = url_path[: -len(ext)] + ".html"
                 break
-        return self.config.site_url + "/" + quote(url_path, safe="/%~")
+        return self._from_root(self.config.site_url + "/" + quote(url_path, safe="/%~"))
+
+    def _from_root(self, url: str) -> str:
+        """Jekyll 4's form for post_url and link: a root-relative path with the baseurl.
+
+        The sanitizer makes it absolute afterwards, so ``[x]({% post_url a %})`` and
+        ``{{ site.url }}{% post_url a %}`` both end up as the same absolute URL.
+        """
+        host = self.config.site.url.rstrip("/")
+        return url[len(host):] or "/" if url.startswith(host + "/") or url == host else url
 
     def include(self, context: Any, arg: str, token: Token, *, relative: bool) -> str:
         state = _STATE.get()
@@ -467,7 +476,7 @@ class LiquidEngine:
 
     def _render_tolerant(self, state: _State, body: str) -> str:
         source = body
-        globals_ = {"site": self.site_globals(body), "page": page_data(state.post)}
+        globals_ = {"site": self.site_globals(body), "page": page_data(state.post, self.config.site_url)}
         for _ in range(50):
             state.body = source
             try:
@@ -498,11 +507,17 @@ def vars_of(obj: Any) -> dict[str, Any]:
     return {f.name.rstrip("_"): getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
-def page_data(post: Post) -> dict[str, Any]:
+def page_data(post: Post, site_url: str = "") -> dict[str, Any]:
+    """Jekyll's ``page``: front matter plus title, date, ``url`` (site-relative, without
+    the baseurl, as in Jekyll: use ``| absolute_url``), ``absolute_url``, categories..."""
     data: dict[str, Any] = {k: v for k, v in post.front_matter.items() if isinstance(k, str)}
+    url = post.url
+    if site_url and (url.startswith(site_url + "/") or url == site_url):
+        url = url[len(site_url):] or "/"
     data.update(
         title=post.title,
-        url=post.url,
+        url=url,
+        absolute_url=post.url,
         date=post.date,
         id=post.id,
         slug=post.slug,

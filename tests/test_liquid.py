@@ -233,3 +233,14 @@ def test_runaway_loops_and_output_are_capped_with_a_warning():
 
 def test_liquid_in_a_front_matter_summary_is_evaluated():
     assert render("Body", summary="About {{ page.title }}").summary_html == "<p>About A Post</p>"
+
+
+def test_jekyll_url_idioms_all_end_up_absolute(tmp_path):
+    other = make_post("x", root=tmp_path, relpath="posts/2010-07-21-other.md", url="https://example.com/blog/2010/07/21/other.html")
+    body = (
+        "[a]({% post_url 2010-07-21-other %}) [b]({{ site.url }}{% post_url 2010-07-21-other %}) "
+        "[c]({{ page.url | absolute_url }}) [d]({{ site.baseurl }}{{ page.url }}) [e]({{ page.url | relative_url }})"
+    )
+    r = render_in(tmp_path, body, others=[other], url="https://example.com/blog/2024/07/18/post.html")
+    hrefs = re.findall(r'href="([^"]+)"', r.html)
+    assert hrefs == ["https://example.com/blog/2010/07/21/other.html"] * 2 + ["https://example.com/blog/2024/07/18/post.html"] * 3
