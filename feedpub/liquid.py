@@ -2,7 +2,8 @@
 
 Supported: ``{% raw %}``, ``{% highlight lang [linenos] %}`` (Pygments, inline styles),
 ``{% post_url name %}``, ``{% link path %}``, ``{% include file k="v" %}`` (from the
-site's ``_includes/``), ``{% include_relative path %}`` (beside the post), every
+site's ``_includes/``; ``include_cached`` too), ``{% include_relative path %}`` (beside
+the post), ``{% gist user/id %}`` (as a link: feeds cannot run its script), every
 standard Liquid tag and filter, Jekyll's common filters (``absolute_url``,
 ``relative_url``, ``xml_escape``, ``date_to_xmlschema``, ...), ``{{ site.* }}`` (every
 ``[site]`` key, ``site.posts``...) and ``{{ page.* }}`` (front matter + title, url, date).
@@ -182,6 +183,33 @@ class IncludeRelativeTag(IncludeTag):
     relative = True
 
 
+class IncludeCachedTag(IncludeTag):
+    """jekyll-include-cache's ``{% include_cached %}``: the same output as ``include``."""
+
+    name = "include_cached"
+
+
+class GistTag(Tag):
+    """jekyll-gist's ``{% gist user/id [file] %}``: a link (feeds cannot run its script)."""
+
+    name = "gist"
+    block = False
+
+    def parse(self, stream: TokenStream) -> Node:
+        token, arg = _expression_text(stream)
+
+        def out(ctx: Any, tok: Token) -> str:
+            parts = _render_arg(ctx, arg).split()
+            if not parts or not re.fullmatch(r"[\w.-]+(?:/[\w.-]+)?", parts[0]):
+                _warn(_STATE.get(), tok, "Liquid: gist needs an id like user/0123abcd")
+                return ""
+            url = "https://gist.github.com/" + parts[0]
+            label = f"{parts[0]} ({parts[1]})" if len(parts) > 1 else parts[0]
+            return f'<a href="{html.escape(url)}">Gist {html.escape(label)}</a>'
+
+        return _TextNode(token, out)
+
+
 class HighlightNode(Node):
     __slots__ = ("lang", "linenos", "code")
 
@@ -308,7 +336,7 @@ class LiquidEngine:
         self._post_paths: tuple[dict[str, str], dict[str, list[str]]] | None = None
         env = _JekyllEnvironment(tolerance=Mode.LAX, strict_filters=True)
         env.engine = self  # type: ignore[attr-defined]
-        for tag in (PostUrlTag, LinkTag, IncludeTag, IncludeRelativeTag, HighlightTag):
+        for tag in (PostUrlTag, LinkTag, IncludeTag, IncludeRelativeTag, IncludeCachedTag, GistTag, HighlightTag):
             env.add_tag(tag)
         site_url = self.config.site_url
         base_path = "/" + self.config.site.baseurl.strip("/") if self.config.site.baseurl.strip("/") else ""

@@ -244,3 +244,13 @@ def test_jekyll_url_idioms_all_end_up_absolute(tmp_path):
     r = render_in(tmp_path, body, others=[other], url="https://example.com/blog/2024/07/18/post.html")
     hrefs = re.findall(r'href="([^"]+)"', r.html)
     assert hrefs == ["https://example.com/blog/2010/07/21/other.html"] * 2 + ["https://example.com/blog/2024/07/18/post.html"] * 3
+
+
+def test_common_plugin_tags_gist_and_include_cached(tmp_path):
+    (tmp_path / "_includes").mkdir()
+    (tmp_path / "_includes" / "c.html").write_text("cached {{ include.x }}")
+    r = render_in(tmp_path, '{% gist octocat/6cad326836d38bd3a7ae %} {% include_cached c.html x="y" %}')
+    assert r.html == '<p><a href="https://gist.github.com/octocat/6cad326836d38bd3a7ae" rel="noopener noreferrer">Gist octocat/6cad326836d38bd3a7ae</a> cached y</p>'
+    assert r.warnings == ()
+    bad = render_in(tmp_path, '{% gist "><script>x</script> %}')
+    assert "<script" not in bad.html and bad.warnings
