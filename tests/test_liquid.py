@@ -150,10 +150,10 @@ def test_recursive_include_is_bounded(tmp_path):
 
 # ---- failures degrade -------------------------------------------------------------------
 def test_unknown_tag_is_a_warning_naming_file_and_line_in_the_file():
-    r = render("first line\n\nthird {% gist abc123 %} line\n{% youtube xyz %}", body_line=10)
+    r = render("first line\n\nthird {% tweet 123 %} line\n{% youtube xyz %}", body_line=10)
     assert "{%" not in r.html and "third  line" in r.html
     assert messages(r) == [
-        "posts/2024-07-18-post.md:12: warning: Liquid: unexpected tag 'gist'",
+        "posts/2024-07-18-post.md:12: warning: Liquid: unexpected tag 'tweet'",
         "posts/2024-07-18-post.md:13: warning: Liquid: unexpected tag 'youtube'",
     ]
 
