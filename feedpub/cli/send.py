@@ -52,9 +52,12 @@ def command(config_path: Path | None, since_text: str | None, last: int | None, 
     out, so an interrupted or failed send is resumed by running the same command again:
     recipients already sent are skipped.
 
-    Exit codes: 0 sent (or nothing to send); 1 a batch failed (re-run to retry it);
-    2 bad configuration or a missing key; 3 the journal needs --resume-unknown or
-    --skip-unknown, or another send holds its lock.
+    \b
+    Exit codes:
+      0  sent, a dry run, or nothing to send
+      1  a batch failed: fix the cause and run the same command again
+      2  bad usage or configuration, or a missing key
+      3  the journal needs --resume-unknown or --skip-unknown, or is locked
     """
     if since_text and last:
         raise click.UsageError("use --since or --last, not both")
