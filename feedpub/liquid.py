@@ -42,7 +42,8 @@ from . import markdown_adapter
 from .errors import Problem
 from .model import Post, Site
 
-_POSTS_MARKERS = ("post_url", "site.posts", "site.categories", "site.tags", "link")
+# Liquid that mentions these can see other posts (site.time is the newest post's date).
+_POSTS_MARKERS = ("post_url", "site.posts", "site.categories", "site.tags", "site.time", "link")
 MAX_INCLUDE_BYTES = 256 * 1024
 MARKDOWN_EXTS = (".md", ".markdown", ".mkdn", ".mkd", ".mdown", ".mdwn")
 
@@ -394,7 +395,8 @@ class LiquidEngine:
         key = bool(uses_posts)
         cached = self._fingerprints.get(key)
         if cached is None:
-            h = hashlib.sha256(_jsonify(self._site_data).encode())
+            config_data = {k: v for k, v in self._site_data.items() if k != "time"}
+            h = hashlib.sha256(_jsonify(config_data).encode())
             if uses_posts:
                 for p in self.site.posts:
                     h.update(f"\0{p.relpath}\0{p.url}\0{p.title}\0{p.date.isoformat()}".encode())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,13 @@ def test_creating_a_missing_include_rerenders_the_post(tmp_path):
     (root / "_includes" / "late.html").write_text("arrived")
     r = renderer(site, bodies, cache)
     assert "arrived" in r.render(post).html and r.stats["rendered"] == 1
+
+
+def test_a_new_post_does_not_invalidate_liquid_posts_that_cannot_see_it(tmp_path):
+    post, bodies = one_post("{{ site.title }} {{ page.title }}")
+    cache = tmp_path / "cache"
+    renderer(make_site([post]), bodies, cache).render(post)
+    newer = make_post("new", relpath="posts/2025-01-01-newer.md", date=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    r = renderer(make_site([post, newer]), bodies, cache, forbid=True)
+    r.render(post)
+    assert r.stats == {"rendered": 0, "cache_hits": 1}
