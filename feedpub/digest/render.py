@@ -228,7 +228,7 @@ def _post_context(rendered: RenderedPost, config: Config) -> dict[str, Any]:
     summary_text = rendered.summary_text or html_to_text(rendered.summary_html or "", base_url=post.url)
     return {
         "id": post.id,
-        "title": post.title,
+        "title": _one_line(post.title),
         "url": post.url,
         "date": date,
         "date_iso": post.date.isoformat(),
@@ -251,7 +251,12 @@ def _lead_image(post: Post, body: str) -> dict[str, str] | None:
 
 
 def _more_context(post: Post, config: Config) -> dict[str, Any]:
-    return {"title": post.title, "url": post.url, "date": human_date(post.date.astimezone(config.tz))}
+    return {"title": _one_line(post.title), "url": post.url, "date": human_date(post.date.astimezone(config.tz))}
+
+
+def _one_line(text: str) -> str:
+    """Titles on one line: no stray spaces or line breaks (the text part underlines them)."""
+    return " ".join(text.split())
 
 
 def _trusted(html: str) -> Markup:
