@@ -42,8 +42,8 @@ from . import markdown_adapter
 from .errors import Problem
 from .model import Post, Site
 
-# Liquid that mentions these can see other posts (site.time is the newest post's date).
-_POSTS_MARKERS = ("post_url", "site.posts", "site.categories", "site.tags", "site.time", "link")
+# Liquid that uses these can see other posts (site.time is the newest post's date).
+_USES_POSTS = re.compile(r"\{%-?\s*(?:post_url|link)\b|site\.(?:posts|categories|tags|time)\b")
 MAX_INCLUDE_BYTES = 256 * 1024
 MARKDOWN_EXTS = (".md", ".markdown", ".mkdn", ".mkd", ".mdown", ".mdwn")
 
@@ -388,7 +388,7 @@ class LiquidEngine:
     @staticmethod
     def uses_posts(body: str) -> bool:
         """Whether a body's Liquid can see other posts (post_url, link, site.posts...)."""
-        return any(k in body for k in _POSTS_MARKERS)
+        return _USES_POSTS.search(body) is not None
 
     def fingerprint(self, uses_posts: bool) -> str:
         """Hash of the site data a body's Liquid can see: checked by the render cache."""
