@@ -42,8 +42,6 @@ from . import markdown_adapter
 from .errors import Problem
 from .model import Post, Site
 
-# Liquid that uses these can see other posts (site.time is the newest post's date).
-_USES_POSTS = re.compile(r"\{%-?\s*(?:post_url|link)\b|site\.(?:posts|categories|tags|time)\b")
 MAX_INCLUDE_BYTES = 256 * 1024
 MARKDOWN_EXTS = (".md", ".markdown", ".mkdn", ".mkd", ".mdown", ".mdwn")
 
@@ -58,6 +56,30 @@ class LiquidResult:
     stash: list[str]                            # finished HTML, referenced by STASH_TOKEN
     problems: list[Problem]
     deps: dict[str, str] = field(default_factory=dict)  # site-relative path -> sha256 of files read ("" = absent)
+    uses_posts: bool = False                    # it looked at other posts (post_url, link, site.posts...)
+
+
+class _SiteDrop(dict):  # type: ignore[type-arg]
+    """``site``: config keys at hand; the keys that list other posts are built on first
+    use (also from inside includes) and recorded, so the render cache knows to check them."""
+
+    def __init__(self, engine: "LiquidEngine", data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self._engine = engine
+
+    def __missing__(self, key: str) -> Any:
+        engine = self._engine
+        if key == "posts":
+            value: Any = engine.posts_data()
+        elif key in ("categories", "tags"):
+            value = _group(engine.posts_data(), key)
+        elif key == "time":
+            value = engine.site.newest
+        else:
+            raise KeyError(key)
+        _STATE.get().uses_posts = True
+        self[key] = value
+        return value
 
 
 @dataclass
@@ -68,6 +90,7 @@ class _State:
     problems: list[Problem] = field(default_factory=list)
     deps: dict[str, str] = field(default_factory=dict)
     sources: dict[int, str] = field(default_factory=dict)  # id(source text) -> display path
+    uses_posts: bool = False
 
 
 _STATE: contextvars.ContextVar[_State] = contextvars.ContextVar("feedpub_liquid_state")
@@ -367,36 +390,24 @@ class LiquidEngine:
         site_data: dict[str, Any] = {
             k: v for k, v in vars_of(self.config.site).items()
         }
-        site_data.update(url=self.config.site.url.rstrip("/"), baseurl=base_path, time=site.newest)
+        site_data.update(url=self.config.site.url.rstrip("/"), baseurl=base_path)
         self._site_data = site_data
 
     # -- data ---------------------------------------------------------------------------
-    def site_globals(self, body: str) -> dict[str, Any]:
-        data = dict(self._site_data)
-        if any(k in body for k in ("site.posts", "site.categories", "site.tags")):
-            posts = self.posts_data()
-            data["posts"] = posts
-            data["categories"] = _group(posts, "categories")
-            data["tags"] = _group(posts, "tags")
-        return data
+    def site_globals(self) -> dict[str, Any]:
+        return _SiteDrop(self, self._site_data)
 
     def posts_data(self) -> list[dict[str, Any]]:
         if self._posts_data is None:
             self._posts_data = [page_data(p, self.config.site_url) for p in self.site.posts]
         return self._posts_data
 
-    @staticmethod
-    def uses_posts(body: str) -> bool:
-        """Whether a body's Liquid can see other posts (post_url, link, site.posts...)."""
-        return _USES_POSTS.search(body) is not None
-
     def fingerprint(self, uses_posts: bool) -> str:
         """Hash of the site data a body's Liquid can see: checked by the render cache."""
         key = bool(uses_posts)
         cached = self._fingerprints.get(key)
         if cached is None:
-            config_data = {k: v for k, v in self._site_data.items() if k != "time"}
-            h = hashlib.sha256(_jsonify(config_data).encode())
+            h = hashlib.sha256(_jsonify(self._site_data).encode())
             if uses_posts:
                 for p in self.site.posts:
                     h.update(f"\0{p.relpath}\0{p.url}\0{p.title}\0{p.date.isoformat()}".encode())
@@ -405,6 +416,7 @@ class LiquidEngine:
 
     # -- tags ---------------------------------------------------------------------------
     def post_url(self, name: str, token: Token) -> str:
+        _STATE.get().uses_posts = True
         if self._post_urls is None:
             table: dict[str, str] = {}
             for p in self.site.posts:
@@ -423,6 +435,7 @@ class LiquidEngine:
         return self._from_root(url)
 
     def link(self, path: str, token: Token) -> str:
+        _STATE.get().uses_posts = True
         rel = path.strip().strip("\"'").lstrip("/")
         if self._post_paths is None:
             by_path: dict[str, str] = {}
@@ -502,11 +515,11 @@ class LiquidEngine:
             text = self._render_tolerant(state, body)
         finally:
             _STATE.reset(reset)
-        return LiquidResult(text=text, stash=state.stash, problems=state.problems, deps=state.deps)
+        return LiquidResult(text=text, stash=state.stash, problems=state.problems, deps=state.deps, uses_posts=state.uses_posts)
 
     def _render_tolerant(self, state: _State, body: str) -> str:
         source = body
-        globals_ = {"site": self.site_globals(body), "page": page_data(state.post, self.config.site_url)}
+        globals_ = {"site": self.site_globals(), "page": page_data(state.post, self.config.site_url)}
         for _ in range(50):
             state.body = source
             try:

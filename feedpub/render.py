@@ -276,10 +276,10 @@ class Renderer:
         deps: dict[str, str] = {}
         if liquid_mod.has_liquid(body):
             engine = self.liquid
-            liquid_posts = engine.uses_posts(body)
-            liquid_fp = engine.fingerprint(liquid_posts)
             result = engine.render(post, body)
             body, stash, deps = result.text, result.stash, result.deps
+            liquid_posts = result.uses_posts
+            liquid_fp = engine.fingerprint(liquid_posts)
             warnings.extend(result.problems)
 
         html = self._markdown(post, body, stash, warnings)

@@ -217,3 +217,15 @@ def test_a_new_post_does_not_invalidate_liquid_posts_that_cannot_see_it(tmp_path
     r = renderer(make_site([post, newer]), bodies, cache, forbid=True)
     r.render(post)
     assert r.stats == {"rendered": 0, "cache_hits": 1}
+
+
+def test_an_include_that_lists_posts_makes_the_post_depend_on_them(tmp_path):
+    root = tmp_path / "site"
+    (root / "_includes").mkdir(parents=True)
+    (root / "_includes" / "recent.html").write_text("{% for p in site.posts %}<i>{{ p.title }}</i>{% endfor %}")
+    post, bodies = one_post("{% include recent.html %}", root=root)
+    cache = tmp_path / "cache"
+    assert "<i>A Post</i>" in renderer(make_site([post], root=root), bodies, cache).render(post).html
+    newer = make_post("n", root=root, relpath="posts/2025-01-01-n.md", title="Newer", date=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    r = renderer(make_site([post, newer], root=root), bodies, cache)
+    assert "<i>Newer</i>" in r.render(post).html and r.stats["rendered"] == 1
