@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_digest_support import NOW, MarkdownRender, make_config, sample_posts
+from test_digest_support import NOW, SITE_TOML, MarkdownRender, make_config, sample_posts
 from test_digest_support import make_site as site_of
 
 from feedpub.config import load_config
@@ -90,20 +90,7 @@ def _write(tmp_path, email, name) -> Path:
     return path
 
 
-STRESS_TOML = """\
-[site]
-title = "Test Blog"
-url = "https://example.com"
-author = "Ann Author"
-
-[send]
-from = "Test Blog <news@example.com>"
-unsubscribe_url = "https://example.com/unsubscribe?email={email}&token={token}"
-
-[digest]
-max_posts = 3
-content = "%s"
-"""
+STRESS_TOML = SITE_TOML + '\n[digest]\nmax_posts = 3\ncontent = "%s"\n'
 
 
 def _stress_files():

@@ -7,21 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from test_digest_support import SITE_TOML
 
 from feedpub.cli import main
 
 NOW = "2026-11-23T12:00:00+00:00"
-TOML = """\
-[site]
-title = "Test Blog"
-url = "https://example.com"
-author = "Ann Author"
-
-[send]
-from = "Test Blog <news@example.com>"
-to = ["reader@example.com"]
-unsubscribe_url = "https://example.com/unsubscribe?email={email}&token={token}"
-"""
+TOML = SITE_TOML
 
 
 def post(date: str, title: str, body: str = "Hello there.\\n\\nSecond paragraph.\\n") -> tuple[str, str]:

@@ -21,6 +21,19 @@ BASE_TOML = {
 }
 
 
+SITE_TOML = """\
+[site]
+title = "Test Blog"
+url = "https://example.com"
+author = "Ann Author"
+
+[send]
+from = "Test Blog <news@example.com>"
+to = ["reader@example.com"]
+unsubscribe_url = "https://example.com/unsubscribe?email={email}&token={token}"
+"""
+
+
 def make_config(root: Path, **sections: dict) -> Config:
     data = {name: dict(values) for name, values in BASE_TOML.items()}
     for name, values in sections.items():
