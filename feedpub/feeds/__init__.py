@@ -31,7 +31,7 @@ __all__ = ["FeedFile", "FeedPlan", "plan_feeds", "write_plan", "write_feeds"]
 
 Render = Callable[[Post], RenderedPost]
 
-WRITERS: dict[str, Callable[[FeedDoc], bytes]] = {"atom": atom_bytes, "rss": rss_bytes, "json": jsonfeed_bytes}
+WRITERS: dict[str, Callable[[FeedDoc, dict], bytes]] = {"atom": atom_bytes, "rss": rss_bytes, "json": jsonfeed_bytes}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,7 @@ def plan_feeds(site: Site, render: Render) -> FeedPlan:
     plan.problems.extend(selection_problems)
     plan.rendered = len(rendered)
     entries: dict[str, EntryDoc] = {}
+    cache: dict = {}         # each post's finished entry per format, shared by all feeds
     for spec in specs:
         docs = []
         for post in spec.posts:
@@ -91,7 +92,7 @@ def plan_feeds(site: Site, render: Render) -> FeedPlan:
             docs.append(entries[post.id])
         doc = feed_doc(spec, tuple(docs), site.config)
         for fmt, path in spec.paths.items():
-            data = WRITERS[fmt](doc)
+            data = WRITERS[fmt](doc, cache)
             plan.files.append(FeedFile(path, fmt, len(docs), data, spec.label))
     xsl = stylesheet_path(site.config)
     if xsl and any(f.kind in ("atom", "rss") for f in plan.files):

@@ -2,8 +2,8 @@
 
 feedgen 1.0.0 builds the Atom and RSS skeletons well, but:
 
-* ``add_entry()`` *prepends* by default: entries are added newest first with
-  ``order="append"``;
+* ``add_entry()`` *prepends* by default: entries are built on their own (one
+  ``FeedEntry`` per post, reused by every feed holding it) and appended in order;
 * naive datetimes raise: every date goes through ``document.seconds``;
 * the feed's ``updated``/``lastBuildDate`` and every entry's ``updated`` default to
   ``now()``: all are set explicitly (the newest entry's date), so builds are
@@ -22,12 +22,14 @@ feedgen 1.0.0 builds the Atom and RSS skeletons well, but:
 """
 from __future__ import annotations
 
+import copy
 import re
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .document import FeedDoc, seconds
+from .document import EntryDoc, FeedDoc, seconds
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"     # RFC 5005
@@ -54,6 +56,7 @@ def _author_dicts(doc_authors) -> list[dict[str, str]]:  # noqa: ANN001 - tuple[
 
 
 def _generator(doc: FeedDoc, self_url: str) -> FeedGenerator:
+    """The feed-level skeleton (no entries: those are built once each, see below)."""
     fg = FeedGenerator()
     fg.id(self_url)
     fg.title(doc.title)
@@ -73,30 +76,64 @@ def _generator(doc: FeedDoc, self_url: str) -> FeedGenerator:
         fg.logo(doc.logo)
     if doc.logo or doc.icon:
         fg.image(url=doc.logo or doc.icon, title=doc.title, link=doc.home_url)   # RSS <image>
-    for entry in doc.entries:                      # doc.entries is newest first
-        fe = fg.add_entry(order="append")
-        fe.id(entry.id)
-        fe.title(entry.title)
-        fe.updated(seconds(entry.updated))
-        fe.published(seconds(entry.published))
-        fe.link(href=entry.url, rel="alternate")   # RSS <link>; Atom's is redone below
-        entry_authors = _author_dicts(entry.authors)
-        if entry_authors:
-            fe.author(entry_authors)
-        if entry.content_html is not None:
-            fe.content(entry.content_html, type="html")
-        fe.summary(entry.summary_html, type="html")
-        if entry.categories:
-            fe.category([{"term": c} for c in entry.categories])
-        if entry.enclosure:   # RSS <enclosure> (one per item); Atom's link is added below
-            fe.enclosure(entry.enclosure.url, str(entry.enclosure.length), entry.enclosure.type)
     return fg
 
 
-def atom_tree(doc: FeedDoc, self_url: str) -> etree._ElementTree:
-    """The Atom feed as an lxml tree, with feedgen's traps fixed."""
-    fg = _generator(doc, self_url)
-    root = etree.fromstring(fg.atom_str(pretty=False))
+def _entry(entry: EntryDoc) -> FeedEntry:
+    fe = FeedEntry()
+    fe.id(entry.id)
+    fe.title(entry.title)
+    fe.updated(seconds(entry.updated))
+    fe.published(seconds(entry.published))
+    fe.link(href=entry.url, rel="alternate")   # RSS <link>; Atom's is redone (#135)
+    entry_authors = _author_dicts(entry.authors)
+    if entry_authors:
+        fe.author(entry_authors)
+    if entry.content_html is not None:
+        fe.content(entry.content_html, type="html")
+    fe.summary(entry.summary_html, type="html")
+    if entry.categories:
+        fe.category([{"term": c} for c in entry.categories])
+    if entry.enclosure:   # RSS <enclosure> (one per item); Atom's link is added in atom.py
+        fe.enclosure(entry.enclosure.url, str(entry.enclosure.length), entry.enclosure.type)
+    return fe
+
+
+def _cached_entry(entry: EntryDoc, cache: dict | None) -> FeedEntry:
+    if cache is None:
+        return _entry(entry)
+    key = ("feedgen", entry.id)
+    if key not in cache:
+        cache[key] = _entry(entry)
+    return cache[key]
+
+
+def atom_entry(entry: EntryDoc, cache: dict | None = None) -> etree._Element:
+    """One Atom ``<entry>`` (namespaced, links fixed). A post in several feeds (main,
+    categories, tags) is built once and copied into each of them."""
+    raw = etree.tostring(_cached_entry(entry, cache).atom_entry())
+    # feedgen builds entries without a namespace (its feed root carries a literal xmlns
+    # attribute); parsing inside an Atom wrapper gives real Atom elements.
+    element = etree.fromstring(b'<feed xmlns="http://www.w3.org/2005/Atom">' + raw + b"</feed>")[0]
+    # feedgen #135: entry links come out as bare <link href=...>; rebuild them.
+    for link in element.findall(f"{{{ATOM_NS}}}link"):
+        element.remove(link)
+    link = etree.Element(f"{{{ATOM_NS}}}link", href=entry.url, rel="alternate", type="text/html")
+    _insert_after(element, f"{{{ATOM_NS}}}title", link)
+    return element
+
+
+def rss_item(entry: EntryDoc, cache: dict | None = None) -> etree._Element:
+    """One RSS ``<item>``; feedgen's ``<author>`` (email + name) is dropped for dc:creator."""
+    element = _cached_entry(entry, cache).rss_entry()
+    for author in element.findall("author"):
+        element.remove(author)
+    return element
+
+
+def atom_tree(doc: FeedDoc, self_url: str, entries: list[etree._Element]) -> etree._ElementTree:
+    """The Atom feed with copies of ``entries`` (from ``atom_entry``), feedgen's traps fixed."""
+    root = etree.fromstring(_generator(doc, self_url).atom_str(pretty=False))
     if doc.lang:
         root.set("{http://www.w3.org/XML/1998/namespace}lang", doc.lang)
     if not doc.subtitle:
@@ -104,27 +141,21 @@ def atom_tree(doc: FeedDoc, self_url: str) -> etree._ElementTree:
             root.remove(element)
     for link in root.findall(f"{{{ATOM_NS}}}link"):
         link.set("type", "application/atom+xml" if link.get("rel") == "self" else "text/html")
-    for element, entry in zip(root.findall(f"{{{ATOM_NS}}}entry"), doc.entries):
-        # feedgen #135: entry links come out as bare <link href=...>; rebuild them.
-        for link in element.findall(f"{{{ATOM_NS}}}link"):
-            element.remove(link)
-        link = etree.Element(f"{{{ATOM_NS}}}link", href=entry.url, rel="alternate", type="text/html")
-        _insert_after(element, f"{{{ATOM_NS}}}title", link)
+    for element in entries:                      # newest first, appended in order
+        root.append(copy.deepcopy(element))
     return etree.ElementTree(root)
 
 
-def rss_tree(doc: FeedDoc, self_url: str) -> etree._ElementTree:
-    """The RSS 2.0 feed as an lxml tree (authors still to be added as dc:creator)."""
-    fg = _generator(doc, self_url)
-    root = etree.fromstring(fg.rss_str(pretty=False))
+def rss_tree(doc: FeedDoc, self_url: str, items: list[etree._Element]) -> etree._ElementTree:
+    """The RSS 2.0 feed with copies of ``items`` (from ``rss_item``)."""
+    root = etree.fromstring(_generator(doc, self_url).rss_str(pretty=False))
     channel = root.find("channel")
-    for item in channel.findall("item"):
-        for author in item.findall("author"):
-            item.remove(author)
     if not doc.entries:
         # No entry, no date to give: leave lastBuildDate out rather than invent one.
         for element in channel.findall("lastBuildDate"):
             channel.remove(element)
+    for element in items:
+        channel.append(copy.deepcopy(element))
     return etree.ElementTree(root)
 
 

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, atom_tree, serialize
-from .document import FeedDoc
+from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, atom_entry, atom_tree, serialize
+from .document import EntryDoc, FeedDoc
 
 A = f"{{{ATOM_NS}}}"
 
 
-def atom_bytes(doc: FeedDoc) -> bytes:
-    """The Atom document for ``doc``; its id and self link are ``doc.urls["atom"]``."""
-    tree = atom_tree(doc, doc.urls["atom"])
+def atom_bytes(doc: FeedDoc, cache: dict | None = None) -> bytes:
+    """The Atom document for ``doc``; its id and self link are ``doc.urls["atom"]``.
+
+    ``cache`` (one dict per build) keeps each post's finished ``<entry>`` so a post in
+    the main, a category and a tag feed is built once.
+    """
+    cache = {} if cache is None else cache
+    entries = []
+    for entry in doc.entries:
+        key = ("atom", entry.id)
+        if key not in cache:
+            cache[key] = _entry_element(entry, cache)
+        entries.append(cache[key])
+    tree = atom_tree(doc, doc.urls["atom"], entries)
     root = tree.getroot()
     anchor = root.findall(f"{A}link")[-1]
     links = doc.links("atom")
@@ -29,21 +40,27 @@ def atom_bytes(doc: FeedDoc) -> bytes:
                 link.set("type", "application/atom+xml")
             anchor.addnext(link)
             anchor = link
+    used = {}
     if links.is_archive:
         anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
-    used = {"fh": FH_NS} if links.is_archive else {}
-    for element, entry in zip(root.findall(f"{A}entry"), doc.entries):
-        link = element.find(f"{A}link")
-        if entry.enclosure:
-            enc = etree.Element(f"{A}link", href=entry.enclosure.url, rel="enclosure", type=entry.enclosure.type)
-            if entry.enclosure.length:
-                enc.set("length", str(entry.enclosure.length))
-            link.addnext(enc)
-        if entry.image:
-            used["media"] = MEDIA_NS
-            element.append(etree.Element(f"{{{MEDIA_NS}}}thumbnail", url=entry.image.url))
-            content = etree.SubElement(element, f"{{{MEDIA_NS}}}content", url=entry.image.url, medium="image")
-            if entry.image.alt:
-                etree.SubElement(content, f"{{{MEDIA_NS}}}description").text = entry.image.alt
+        used["fh"] = FH_NS
+    if any(e.image for e in doc.entries):
+        used["media"] = MEDIA_NS
     etree.cleanup_namespaces(tree, top_nsmap=used or None)
     return serialize(tree, stylesheet=doc.stylesheets.get("atom", ""))
+
+
+def _entry_element(entry: EntryDoc, cache: dict) -> etree._Element:
+    element = atom_entry(entry, cache)
+    link = element.find(f"{A}link")
+    if entry.enclosure:
+        enc = etree.Element(f"{A}link", href=entry.enclosure.url, rel="enclosure", type=entry.enclosure.type)
+        if entry.enclosure.length:
+            enc.set("length", str(entry.enclosure.length))
+        link.addnext(enc)
+    if entry.image:
+        element.append(etree.Element(f"{{{MEDIA_NS}}}thumbnail", url=entry.image.url))
+        content = etree.SubElement(element, f"{{{MEDIA_NS}}}content", url=entry.image.url, medium="image")
+        if entry.image.alt:
+            etree.SubElement(content, f"{{{MEDIA_NS}}}description").text = entry.image.alt
+    return element

@@ -10,15 +10,25 @@ import re
 
 from lxml import etree
 
-from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, rss_tree, serialize
-from .document import FeedDoc
+from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, rss_item, rss_tree, serialize
+from .document import EntryDoc, FeedDoc
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
 
-def rss_bytes(doc: FeedDoc) -> bytes:
-    """The RSS document for ``doc``; its atom:link self is ``doc.urls["rss"]``."""
-    tree = rss_tree(doc, doc.urls["rss"])
+def rss_bytes(doc: FeedDoc, cache: dict | None = None) -> bytes:
+    """The RSS document for ``doc``; its atom:link self is ``doc.urls["rss"]``.
+
+    ``cache`` (one dict per build) keeps each post's finished ``<item>``.
+    """
+    cache = {} if cache is None else cache
+    items = []
+    for entry in doc.entries:
+        key = ("rss", entry.id)
+        if key not in cache:
+            cache[key] = _item_element(entry, cache)
+        items.append(cache[key])
+    tree = rss_tree(doc, doc.urls["rss"], items)
     channel = tree.getroot().find("channel")
     anchor = channel.find(f"{{{ATOM_NS}}}link")
     anchor.set("type", "application/rss+xml")
@@ -35,27 +45,33 @@ def rss_bytes(doc: FeedDoc) -> bytes:
     if links.is_archive:
         anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
         used["fh"] = FH_NS
-    for item, entry in zip(channel.findall("item"), doc.entries):
-        guid = item.find("guid")
-        if guid is not None:
-            # A guid is a permalink only when it is the post's URL (RSS profile).
-            guid.set("isPermaLink", "true" if entry.id == entry.url else "false")
-        at = item.find("link")
-        for author in entry.authors:
-            if author.name:
-                used["dc"] = DC_NS
-                creator = etree.Element(f"{{{DC_NS}}}creator")
-                creator.text = author.name
-                at.addnext(creator)
-                at = creator
-        if entry.image:
-            used["media"] = MEDIA_NS
-            etree.SubElement(item, f"{{{MEDIA_NS}}}thumbnail", url=entry.image.url)
-            content = etree.SubElement(item, f"{{{MEDIA_NS}}}content", url=entry.image.url, medium="image")
-            if entry.image.alt:
-                etree.SubElement(content, f"{{{MEDIA_NS}}}description").text = entry.image.alt
+    if any(e.authors for e in doc.entries):
+        used["dc"] = DC_NS
+    if any(e.image for e in doc.entries):
+        used["media"] = MEDIA_NS
     etree.cleanup_namespaces(tree, top_nsmap=used or None)
     return _hex_refs_in_titles(serialize(tree, stylesheet=doc.stylesheets.get("rss", "")))
+
+
+def _item_element(entry: EntryDoc, cache: dict) -> etree._Element:
+    item = rss_item(entry, cache)
+    guid = item.find("guid")
+    if guid is not None:
+        # A guid is a permalink only when it is the post's URL (RSS profile).
+        guid.set("isPermaLink", "true" if entry.id == entry.url else "false")
+    at = item.find("link")
+    for author in entry.authors:
+        if author.name:
+            creator = etree.Element(f"{{{DC_NS}}}creator")
+            creator.text = author.name
+            at.addnext(creator)
+            at = creator
+    if entry.image:
+        etree.SubElement(item, f"{{{MEDIA_NS}}}thumbnail", url=entry.image.url)
+        content = etree.SubElement(item, f"{{{MEDIA_NS}}}content", url=entry.image.url, medium="image")
+        if entry.image.alt:
+            etree.SubElement(content, f"{{{MEDIA_NS}}}description").text = entry.image.alt
+    return item
 
 
 _TITLE = re.compile(rb"(<title>)([^<]*)(</title>)")
