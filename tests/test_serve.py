@@ -54,7 +54,8 @@ def served(make_site, monkeypatch) -> Iterator[tuple[str, Path, Preview]]:
     root = make_site(POSTS, toml=TOML)
     monkeypatch.chdir(root)
     preview = Preview(None, lambda: FIXED_NOW, root=root)
-    preview.rebuild()
+    state = preview.rebuild()
+    assert state.error == "", state.error
     server = make_server(preview, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
