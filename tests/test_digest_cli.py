@@ -145,3 +145,13 @@ def test_compose_takes_another_journal(site, now):
     assert [p.title for p in result.digest.all_posts] == ["Fresh post"]
     assert result.last_sent.isoformat() == "2026-11-20T00:00:00+00:00"
     assert compose(config, now).digest.count == 2  # the default journal is empty: first-run window
+
+
+def test_max_posts_is_reported(make_site, monkeypatch, capsys):
+    root = make_site(dict(post(f"2026-11-2{i}", f"Post {i}") for i in range(3)), toml=TOML + "\n[digest]\nmax_posts = 1\n")
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("FEEDPUB_NOW", NOW)
+    code, out, _ = run(capsys, "--last", "3")
+    assert code == 0
+    assert "Posts:   3 (1 shown, 2 under More posts), chosen as the last 3 posts" in out
+    assert "More posts" in (root / "public" / "digest" / "digest.txt").read_text("utf-8")

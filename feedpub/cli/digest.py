@@ -86,11 +86,11 @@ def command(config_path: Path | None, since_text: str | None, last: int | None,
             }
         })
     else:
-        count = f"{digest.count} {'post' if digest.count == 1 else 'posts'}"
+        count = str(digest.count)
         if digest.more:
             count += f" ({len(digest.posts)} shown, {len(digest.more)} under More posts)"
         ui.info(f"Subject: {email.subject}")
-        ui.info(f"Posts:   {count}: {digest.reason}")
+        ui.info(f"Posts:   {count}, chosen as {digest.reason}")
         ui.info(f"Size:    {size / 1024:.1f} KB HTML")
         for path in paths.values():
             ui.info(f"Wrote    {path}")
