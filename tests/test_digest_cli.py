@@ -155,3 +155,11 @@ def test_max_posts_is_reported(make_site, monkeypatch, capsys):
     assert code == 0
     assert "Posts:   3 (1 shown, 2 under More posts), chosen as the last 3 posts" in out
     assert "More posts" in (root / "public" / "digest" / "digest.txt").read_text("utf-8")
+
+
+def test_a_broken_post_stops_the_digest(site, capsys):
+    (site / "posts" / "2026-11-21-broken.md").write_text("---\ntitle: [unclosed\n---\nBody\n", "utf-8")
+    code, _, err = run(capsys, "--last", "2")
+    assert code == 1
+    assert "2026-11-21-broken.md" in err and "no digest written" in err
+    assert not (site / "public").exists()
