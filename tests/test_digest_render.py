@@ -299,6 +299,8 @@ def test_email_html_fixes_post_markup():
     assert tree.xpath("//a[contains(., 'Demo')]/@href") == ["https://www.youtube.com/embed/1"]
     assert tree.xpath("//table/parent::div/@style") == ["overflow-x:auto;max-width:100%"]
     assert tree.xpath("//pre/@style")[0].startswith("color: red;white-space:pre-wrap")
+    unsafe = email_html('<a href="javascript:alert(1)">x</a><img src="vbscript:x" alt="">', "https://e.com/p")
+    assert "script:" not in unsafe and "<a>x</a>" in unsafe
 
 
 def test_size_warning_says_what_to_do(tmp_path):

@@ -38,6 +38,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 # Invisible filler after the preheader, so clients do not pull body text into the preview.
 _PREHEADER_FILL = Markup("&#847;&zwnj;&nbsp;" * 60)
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel", "data"})
 _CODE_STYLE = "white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere;overflow-x:auto;max-width:100%"
 
 
@@ -280,7 +281,11 @@ def email_html(fragment: str, base_url: str) -> str:
         for attr in ("href", "src"):
             value = el.get(attr)
             if value is not None:
-                el.set(attr, absolute_url(value, base_url))
+                url = absolute_url(value, base_url)
+                if urlsplit(url).scheme.lower() in _SAFE_SCHEMES:
+                    el.set(attr, url)
+                else:  # the renderer sanitizes already; an email never carries javascript: links
+                    del el.attrib[attr]
         if "srcset" in el.attrib:
             del el.attrib["srcset"]
         if el.tag == "img":
