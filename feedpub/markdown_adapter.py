@@ -11,6 +11,7 @@ it for every document; it is not thread-safe (use one per thread).
 """
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from collections.abc import Sequence
@@ -115,6 +116,30 @@ def _unmatched_after(text: str, opener: str, closer: str) -> list[int]:
     return positions
 
 
+# Code blocks never reach the inline parser, so nothing in them needs defusing, and a
+# sentinel there would reach Pygments (which frames unknown characters in red).
+_FENCED_BLOCK = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.M | re.S)
+_INDENTED_BLOCK = re.compile(r"(?:\A|\n[ \t]*\n)((?:(?: {4}|\t)[^\n]*(?:\n|\Z)|[ \t]*\n)+)")
+
+
+def _code_regions(text: str) -> list[tuple[int, int]]:
+    regions = [m.span() for m in _FENCED_BLOCK.finditer(text)]
+    regions += [m.span(1) for m in _INDENTED_BLOCK.finditer(text)]
+    return sorted(regions)
+
+
+def _outside(positions: list[int], regions: list[tuple[int, int]]) -> list[int]:
+    if not regions or not positions:
+        return positions
+    starts = [r[0] for r in regions]
+    kept = []
+    for pos in positions:
+        i = bisect.bisect_right(starts, pos) - 1
+        if i < 0 or pos >= regions[i][1]:
+            kept.append(pos)
+    return kept
+
+
 def neutralize(text: str) -> tuple[str, list[str]]:
     """Defuse the constructs known to make Python-Markdown quadratic.
 
@@ -123,19 +148,21 @@ def neutralize(text: str) -> tuple[str, list[str]]:
     number of ``[`` or ``<``; ``restore()`` undoes the substitution in the HTML.
     """
     notes: list[str] = []
-    if text.count("[") > NEUTRALIZE_THRESHOLD or text.count("<") > NEUTRALIZE_THRESHOLD:
-        text = _SENTINELS.sub("", text)  # a post cannot forge them
+    if text.count("[") <= NEUTRALIZE_THRESHOLD and text.count("<") <= NEUTRALIZE_THRESHOLD:
+        return text, notes
+    text = _SENTINELS.sub("", text)  # a post cannot forge them
+    regions = _code_regions(text)
     if text.count("[") > NEUTRALIZE_THRESHOLD:
-        found = _unmatched_brackets(text)
+        found = _outside(_unmatched_brackets(text), regions)
         if found:
             text = _replace_at(text, found, _SENT_BRACKET)
             notes.append(f"{len(found)} unmatched or deeply nested '[' treated as text")
-        found = _unmatched_after(text, "](", ")")
+        found = _outside(_unmatched_after(text, "](", ")"), regions)
         if found:
             text = _replace_at(text, found, _SENT_PAREN)
             notes.append(f"{len(found)} unclosed '](' treated as text")
     if text.count("<") > NEUTRALIZE_THRESHOLD:
-        found = _unmatched_after(text, "<", ">")
+        found = _outside(_unmatched_after(text, "<", ">"), regions)
         if found:
             text = _replace_at(text, found, _SENT_ANGLE)
             notes.append(f"{len(found)} unclosed '<' treated as text")

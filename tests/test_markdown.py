@@ -118,3 +118,12 @@ def test_neutralized_brackets_inside_code_blocks_still_show_as_brackets():
 def test_matched_links_keep_working_next_to_pathological_brackets():
     html, _ = MarkdownAdapter().convert("[ok](https://example.com/) " + "[" * 1000)
     assert '<a href="https://example.com/">ok</a>' in html
+
+
+def test_defusing_skips_code_blocks_so_highlighting_stays_clean():
+    plain_code = MarkdownAdapter().convert("```python\nif a < b and c[0:\n    pass\n```")[0]
+    source = "```python\nif a < b and c[0:\n    pass\n```\n\n" + "a < b " * 600 + "[" * 600
+    html, notes = MarkdownAdapter().convert(source)
+    assert notes
+    assert html.startswith(plain_code)  # identical highlighting: no sentinel reached Pygments
+    assert "1px solid" not in html
