@@ -301,6 +301,8 @@ def test_email_html_fixes_post_markup():
     assert tree.xpath("//pre/@style")[0].startswith("color: red;white-space:pre-wrap")
     unsafe = email_html('<a href="javascript:alert(1)">x</a><img src="vbscript:x" alt="">', "https://e.com/p")
     assert "script:" not in unsafe and "<a>x</a>" in unsafe
+    data = email_html('<a href="data:text/html,x">x</a><img src="data:image/png;base64,AA==" alt="">', "https://e.com/p")
+    assert "data:text" not in data and 'src="data:image/png;base64,AA=="' in data
 
 
 def test_size_warning_says_what_to_do(tmp_path):

@@ -38,7 +38,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 # Invisible filler after the preheader, so clients do not pull body text into the preview.
 _PREHEADER_FILL = Markup("&#847;&zwnj;&nbsp;" * 60)
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
-_SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel", "data"})
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 _CODE_STYLE = "white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere;overflow-x:auto;max-width:100%"
 
 
@@ -282,7 +282,8 @@ def email_html(fragment: str, base_url: str) -> str:
             value = el.get(attr)
             if value is not None:
                 url = absolute_url(value, base_url)
-                if urlsplit(url).scheme.lower() in _SAFE_SCHEMES:
+                scheme = urlsplit(url).scheme.lower()
+                if scheme in _SAFE_SCHEMES or (scheme == "data" and attr == "src" and url.startswith("data:image/")):
                     el.set(attr, url)
                 else:  # the renderer sanitizes already; an email never carries javascript: links
                     del el.attrib[attr]
