@@ -355,3 +355,22 @@ def test_an_unknown_batch_from_another_provider_is_never_assumed_deduplicated(tm
     with pytest.raises(JournalError, match="cannot deduplicate a request that went to smtp"):
         run(tmp_path, sender, people(6))
     assert sender.calls == 0
+
+
+def test_a_partial_success_then_a_final_failure_keeps_the_sent_part_sent(tmp_path):
+    class PartialThenDown(FakeSender):
+        def send_batch(self, messages, *, idempotency_key):
+            self.calls += 1
+            if self.calls == 1:
+                self.delivered[messages[0].to] += 1
+                err = ProviderError("connection lost", provider="fake", retryable=True)
+                err.accepted = {0: "a"}
+                raise err
+            raise ProviderError("refused", provider="fake", status=400)
+
+    sender = PartialThenDown(batch_size=3)
+    report = run(tmp_path, sender, people(3))
+    assert report.sent == 1 and report.failed_recipients == 2
+    again = FakeSender(batch_size=3)
+    run(tmp_path, again, people(3))
+    assert sorted(again.delivered) == ["user1@example.com", "user2@example.com"]   # user0 not twice

@@ -229,11 +229,11 @@ def deliver(
         _run_pool(batches(), send_one, report, concurrency)
         settled = report.sent + len(report.rejected) + report.already_sent
         if report.ok and report.recipients > 0 and settled == report.recipients:
-                journal.complete(
-                    email.digest_id, date=email.date, newest=email.newest, post_ids=email.post_ids,
-                    subject=email.subject, provider=sender.name, recipients=report.recipients, at=now,
-                )
-                report.complete = True
+            journal.complete(
+                email.digest_id, date=email.date, newest=email.newest, post_ids=email.post_ids,
+                subject=email.subject, provider=sender.name, recipients=report.recipients, at=now,
+            )
+            report.complete = True
     return report
 
 
@@ -391,7 +391,9 @@ class _BatchSender:
                 reason = _redact((str(exc).splitlines() or [""])[0] or type(exc).__name__)
                 if attempt:
                     reason += f" (after {attempt} {'retry' if attempt == 1 else 'retries'})"
-                self.journal.failed(digest, batch.id, reason, at=self.now, hashes=hashes if accepted else None)
+                # Name the recipients when part of the batch was settled by an earlier attempt.
+                self.journal.failed(digest, batch.id, reason, at=self.now,
+                                    hashes=hashes if len(hashes) != len(batch.hashes) else None)
                 out.failed = FailedBatch(tuple(m.to for m in messages), reason, getattr(exc, "status", None))
                 if verdict.fatal:
                     out.fatal = reason
