@@ -18,6 +18,7 @@ No file outside the site folder is ever read (includes that try are refused).
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import hashlib
 import html
 import json
@@ -545,8 +546,6 @@ class LiquidEngine:
 
 
 def vars_of(obj: Any) -> dict[str, Any]:
-    import dataclasses
-
     return {f.name.rstrip("_"): getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
@@ -631,8 +630,9 @@ _LIQUID_ANY = re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.S)
 
 
 def _strip_all(text: str) -> str:
-    """Last resort when Liquid cannot run at all: drop every tag and output statement."""
-    return _LIQUID_ANY.sub("", text)
+    """Last resort when Liquid cannot run at all: drop every tag and output statement,
+    and any opener left without its closer."""
+    return _LIQUID_ANY.sub("", text).replace("{%", "").replace("{{", "")
 
 
 def _markdownify(text: str) -> str:

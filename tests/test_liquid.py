@@ -254,3 +254,10 @@ def test_common_plugin_tags_gist_and_include_cached(tmp_path):
     assert r.warnings == ()
     bad = render_in(tmp_path, '{% gist "><script>x</script> %}')
     assert "<script" not in bad.html and bad.warnings
+
+
+def test_include_parameters_from_variables(tmp_path):
+    (tmp_path / "_includes").mkdir()
+    (tmp_path / "_includes" / "n.html").write_text("[{{ include.a }}|{{ include.b }}|{{ include.c }}]")
+    r = render_in(tmp_path, '{% assign v = "V" %}{% include n.html a=page.title b=v c="lit" %}')
+    assert r.html == "<p>[A Post|V|lit]</p>"
