@@ -54,7 +54,7 @@ class Planned:
 
     path: Path
     content: str
-    action: Literal["create", "overwrite", "keep"] = "create"
+    action: Literal["create", "overwrite", "keep", "update"] = "create"
     why: str = ""
 
 
@@ -293,7 +293,38 @@ def plan_init(
                 result.append(Planned(path, content, "keep", "exists; --force replaces it"))
         else:
             result.append(Planned(path, content, "create"))
+    ignore = plan_gitignore(root / ".gitignore")
+    if ignore is not None:
+        result.append(ignore)
     return result
+
+
+# What a build, a local send and the caches leave in the site folder: none belongs in git.
+# (CI commits the send journal on purpose, with `git add --force`.)
+GITIGNORE = {
+    "public/": "feeds and digests written by feedpub build / digest (CI builds them)",
+    "outbox/": "test emails written by the outbox provider",
+    ".feedpub/": "render cache, and the send journal of local test sends",
+}
+
+
+def plan_gitignore(path: Path) -> Planned | None:
+    """Create .gitignore, or add the entries it lacks (never removes or reorders a line)."""
+    try:
+        existing = path.read_text("utf-8") if path.exists() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+    have = {line.strip().strip("/") for line in (existing or "").splitlines()}
+    missing = [entry for entry in GITIGNORE if entry.strip("/") not in have]
+    if not missing:
+        return None
+    lines = []
+    for entry in missing:   # .gitignore has no end-of-line comments: each gets its own line
+        lines += [f"# feedpub: {GITIGNORE[entry]}", entry]
+    if existing is None:
+        return Planned(path, "\n".join(lines) + "\n", "create")
+    prefix = existing if existing.endswith("\n") or not existing else existing + "\n"
+    return Planned(path, prefix + "\n" + "\n".join(lines) + "\n", "update", "added " + ", ".join(missing))
 
 
 def write_plan(plan: list[Planned]) -> None:

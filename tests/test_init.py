@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -203,3 +204,30 @@ def test_sender_name_with_punctuation_is_quoted(empty, capsys):
     from email.utils import parseaddr
 
     assert parseaddr(config.send.from_) == ("Notes, Thoughts <and> More", "newsletter@n.example")
+
+
+def test_init_writes_a_gitignore_for_outputs_caches_and_test_sends(empty, capsys):
+    code, out, _ = run(capsys, "init", "--title", "T", "--url", "https://t.example")
+    assert code == 0 and "created .gitignore" in out
+    lines = (empty / ".gitignore").read_text("utf-8").splitlines()
+    assert {"public/", "outbox/", ".feedpub/"} <= set(lines)
+    assert all(line.startswith("#") or " " not in line for line in lines)   # no end-of-line comments
+    git = shutil.which("git")
+    if git:
+        subprocess.run([git, "init", "-q", str(empty)], check=True)
+        for rel in ("public/feed.xml", "outbox/x.eml", ".feedpub/journal.jsonl", ".feedpub/cache/a"):
+            result = subprocess.run([git, "-C", str(empty), "check-ignore", "-q", rel])
+            assert result.returncode == 0, f"{rel} is not ignored"
+        assert subprocess.run([git, "-C", str(empty), "check-ignore", "-q", "posts/a.md"]).returncode == 1
+
+
+def test_init_adds_only_missing_gitignore_entries(empty, capsys):
+    (empty / ".gitignore").write_text("node_modules\n/public", "utf-8")     # no final newline
+    code, out, _ = run(capsys, "init", "--title", "T", "--url", "https://t.example")
+    assert "updated .gitignore (added outbox/, .feedpub/)" in out
+    text = (empty / ".gitignore").read_text("utf-8")
+    assert text.startswith("node_modules\n/public\n")
+    assert text.count("public") == 1
+    again = (empty / ".gitignore").read_text("utf-8")
+    run(capsys, "init", "--title", "T", "--url", "https://t.example")
+    assert (empty / ".gitignore").read_text("utf-8") == again

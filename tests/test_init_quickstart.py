@@ -56,6 +56,7 @@ def test_readme_quickstart_runs_from_an_empty_folder(tmp_path):
     blog = tmp_path / "my-blog"
     assert (blog / ".github" / "workflows" / "feedpub-pages.yml").is_file()
     assert (blog / ".github" / "workflows" / "feedpub-digest.yml").is_file()
+    assert "outbox/" in (blog / ".gitignore").read_text("utf-8")
     posts = sorted(p.name for p in (blog / "posts").glob("*.md"))
     assert len(posts) == 3, posts                      # the example, "Hello, feeds", the draft
     feed = (blog / "public" / "feed.xml").read_text("utf-8")

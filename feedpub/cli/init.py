@@ -33,7 +33,7 @@ def _ask(value: str | None, prompt: str, default: str, interactive: bool) -> tup
 @click.option("--force", is_flag=True, help="Replace files that already exist.")
 def command(directory: Path, title: str | None, url: str | None, author: str | None,
             email: str | None, timezone: str, ci: str | None, force: bool) -> None:
-    """Create feedpub.toml, posts/ with an example post, and CI files.
+    """Create feedpub.toml, posts/ with an example post, .gitignore and CI files.
 
     Missing values are asked for on a terminal; in scripts give them as flags
     (feedpub init --title "My Blog" --url https://blog.example.com). Existing files are
@@ -83,6 +83,8 @@ def command(directory: Path, title: str | None, url: str | None, author: str | N
         shown = _display(item.path)
         if item.action == "keep":
             ui.warn(f"kept {shown} ({item.why})")
+        elif item.action == "update":
+            ui.info(f"updated {shown} ({item.why})")
         else:
             ui.info(f"{'replaced' if item.action == 'overwrite' else 'created'} {shown}")
             ui.detail(f"  {len(item.content.encode('utf-8'))} bytes")
