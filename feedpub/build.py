@@ -87,7 +87,7 @@ def build(
     from .render import Renderer
 
     out_dir = Path(out_dir) if out_dir is not None else config.out_dir
-    site = scan(config, now, future=future, drafts=drafts)
+    site = scan(config, now, future=future, drafts=drafts, cache_dir=config.cache_dir)
     if site.errors and not keep_going:
         raise BuildError(list(site.problems))
 
@@ -99,6 +99,7 @@ def build(
 
     outputs = write_plan(plan, out_dir)
     outputs += write_digest_web_copies(site, renderer.render, config, out_dir)
+    problems += renderer.notices          # e.g. a corrupt render-cache entry that was rebuilt
     return BuildReport(
         posts=len(site.posts),
         skipped=tuple(site.skipped),
