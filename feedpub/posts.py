@@ -87,15 +87,28 @@ class ParseResult:
 # ---- the whole folder ---------------------------------------------------------------
 
 
-def scan(config: Config, now: datetime, *, future: bool | None = None, drafts: bool | None = None) -> Site:
+def scan(
+    config: Config,
+    now: datetime,
+    *,
+    future: bool | None = None,
+    drafts: bool | None = None,
+    cache_dir: Path | None = None,
+) -> Site:
     """Read every post's front matter and date (no rendering).
 
     A bad post never raises: it becomes an error in ``Site.problems`` and is left out.
     Raises FeedpubError only when the posts folder itself is missing or unreadable.
+    ``cache_dir`` (the build passes ``config.cache_dir``): reuse and update the scan
+    cache there (``feedpub.scan_cache``); ``None`` reads every file and writes nothing.
+    Many files are parsed in a process pool (``feedpub.parallel``, ``[build] jobs``).
     """
+    from .scan_cache import parse_all
+
     files, problems, skipped = discover(config)
     context = ParseContext.from_config(config)
-    results = [parse_file(path, relpath, context) for path, relpath in files]
+    results, notices = parse_all(files, context, cache_dir=cache_dir, jobs=config.build.jobs)
+    problems.extend(notices)
     return assemble(config, now, results, problems, skipped, future=future, drafts=drafts)
 
 

@@ -1,0 +1,298 @@
+"""The scan cache: an unchanged post is not read again, let alone parsed.
+
+    parse_all(files, context, cache_dir=..., jobs=...) -> (results, notices)
+
+One file, ``<cache_dir>/scan.bin``, loaded with one read: for every post file its
+relpath -> (size, mtime_ns, sha256, the parse result as plain tuples). A build then
+
+* only ``stat``\\ s a file whose size and mtime match the entry (the no-change rebuild);
+* reads and hashes a file whose stat changed but whose bytes did not (a fresh ``git
+  clone`` in CI gives every file a new mtime) and reuses the parsed result;
+* parses (in a process pool above ``feedpub.parallel.THRESHOLD`` files) only files that
+  are new or whose bytes changed.
+
+An entry is only valid for the settings it was parsed with: the file's header holds
+a key over feedpub's version and code, Python's and PyYAML's versions, and the whole
+``ParseContext`` (site URL and baseurl, permalink pattern, time zone, default author,
+size cap, posts folder), so changing any of them re-parses everything. A file modified
+within ``RACY_NS`` of the moment the cache was written may have changed again within
+the same mtime tick, so it is checked by its hash next time, as git does for its index.
+
+Safety: the file is ``MAGIC + blake2b(payload) + payload`` and is written to a temp file
+and renamed into place. A file with another magic, a bad checksum or content that does
+not unpickle into the expected shape is ignored with one notice and rebuilt. The pickle
+is read by an unpickler that refuses every global except the few value types a post is
+made of (datetime types, paths, feedpub's own dataclasses); time zones travel as their
+IANA key. A cache planted by someone else therefore cannot run code. Results with an
+error are never cached: a post that failed is parsed again next time.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+import time
+import zoneinfo
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import Problem
+from .model import Author, Enclosure, Image, Post
+from .posts import ParseContext, ParseResult, parse_bytes
+from .source import read_bytes
+
+MAGIC = b"feedpub-scan-cache/1\n"
+FILENAME = "scan.bin"
+RACY_NS = 2_000_000_000   # mtime this close to the cache's write time: check by hash
+_DIGEST = 32
+
+# size, mtime_ns (-1: check by hash), sha256, the Post's fields after ``source`` (None: no
+# post), problems, skipped. Plain tuples: ``Post(path, *fields)`` is the cheapest way back
+# (``source`` is the Path ``discover`` already made; a pickled Path costs 10 us to rebuild).
+Entry = tuple[int, int, str, "tuple[Any, ...] | None", "tuple[Problem, ...]", "str | None"]
+_NAMES = tuple(f.name for f in dataclasses.fields(Post))
+assert _NAMES[0] == "source"
+_NAMES = _NAMES[1:]
+_POST_FIELDS = len(_NAMES)
+
+
+# ---- the key: everything a parse result depends on besides the file's bytes ----------
+
+_code_key: str | None = None
+
+
+def code_key() -> str:
+    """feedpub's version and the size/mtime of its modules (an edited install invalidates)."""
+    global _code_key
+    if _code_key is None:
+        import yaml
+
+        h = hashlib.sha256(f"{__version__}|{sys.version}|{yaml.__version__}".encode())
+        top = Path(__file__).resolve().parent
+        for folder, dirs, names in os.walk(top):
+            dirs.sort()
+            for name in sorted(names):
+                if name.endswith(".py"):
+                    st = os.stat(os.path.join(folder, name))
+                    h.update(f"{os.path.relpath(os.path.join(folder, name), top)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        _code_key = h.hexdigest()
+    return _code_key
+
+
+def settings_key(context: ParseContext) -> str:
+    return hashlib.sha256(f"{code_key()}|{context!r}".encode()).hexdigest()
+
+
+# ---- a pickle that cannot run code ----------------------------------------------------
+
+_ALLOWED = {
+    (cls.__module__, cls.__qualname__): cls
+    for cls in (
+        _dt.datetime, _dt.date, _dt.time, _dt.timedelta, _dt.timezone,
+        Author, Image, Enclosure, Problem,
+    )
+}
+
+
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, zoneinfo.ZoneInfo):  # its own pickle calls getattr(): refused below
+            return ("zone", obj.key)
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}") from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple) and len(pid) == 2 and pid[0] == "zone" and isinstance(pid[1], str):
+            return zoneinfo.ZoneInfo(pid[1])
+        raise pickle.UnpicklingError("unknown persistent id")
+
+
+def dumps(value: Any) -> bytes:
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=5).dump(value)
+    payload = buf.getvalue()
+    return MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload
+
+
+def loads(data: bytes) -> Any:
+    """Raises ValueError for anything that is not an intact cache file of this format."""
+    if not data.startswith(MAGIC):
+        raise ValueError("not a feedpub scan cache of this format")
+    digest = data[len(MAGIC):len(MAGIC) + _DIGEST]
+    payload = memoryview(data)[len(MAGIC) + _DIGEST:]
+    if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != digest:
+        raise ValueError("checksum mismatch (a torn or altered file)")
+    try:
+        return _Unpickler(io.BytesIO(payload)).load()
+    except Exception as exc:  # noqa: BLE001 - any failure means: do not trust it
+        raise ValueError(f"unreadable ({type(exc).__name__}: {exc})") from None
+
+
+# ---- the cache --------------------------------------------------------------------------
+
+
+class ScanCache:
+    """Load once, look up per file, save once if anything changed."""
+
+    def __init__(self, cache_dir: Path, context: ParseContext) -> None:
+        self.path = Path(cache_dir) / FILENAME
+        self.key = settings_key(context)
+        self.entries: dict[str, Entry] = {}
+        self.notices: list[Problem] = []
+        self.dirty = False
+
+    def load(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self._notice(f"cannot read the scan cache ({exc.strerror or exc}); scanning every post")
+            return
+        try:
+            value = loads(data)
+            if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict)):
+                raise ValueError("unexpected content")
+            key, entries = value
+            if key != self.key:
+                self.dirty = True   # other settings or another feedpub: silently re-parse
+                return
+            for relpath, entry in entries.items():
+                if not (type(relpath) is str and type(entry) is tuple and len(entry) == 6
+                        and type(entry[0]) is int and type(entry[1]) is int and type(entry[2]) is str
+                        and (entry[3] is None or (type(entry[3]) is tuple and len(entry[3]) == _POST_FIELDS))
+                        and type(entry[4]) is tuple and all(type(p) is Problem for p in entry[4])
+                        and (entry[5] is None or type(entry[5]) is str)):
+                    raise ValueError(f"malformed entry for {relpath!r}")
+        except ValueError as exc:
+            self._notice(f"ignoring the scan cache {self.path} ({exc}); every post is scanned again and the cache rebuilt")
+            self.dirty = True
+            return
+        self.entries = entries
+
+    def save(self, entries: dict[str, Entry]) -> None:
+        try:
+            data = dumps((self.key, entries))
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+            self._notice(f"cannot store the scan cache ({exc}); the next build scans every post again")
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-scan-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            # A cache that cannot be written costs speed, never the build.
+            self._notice(f"cannot write the scan cache {self.path} ({exc.strerror or exc}); the next build scans every post again")
+
+    def _notice(self, message: str) -> None:
+        self.notices.append(Problem(str(self.path), None, message, severity="notice"))
+
+
+def _result(path: Path, relpath: str, entry: Entry) -> ParseResult:
+    fields = entry[3]
+    return ParseResult(relpath, None if fields is None else Post(path, *fields), entry[4], entry[5])
+
+
+def _entry(size: int, mtime: int, digest: str, result: ParseResult) -> Entry:
+    post = result.post
+    fields = None if post is None else tuple(getattr(post, name) for name in _NAMES)
+    return (size, mtime, digest, fields, result.problems, result.skipped)
+
+
+def parse_all(
+    files: Sequence[tuple[Path, str]],
+    context: ParseContext,
+    *,
+    cache_dir: Path | None = None,
+    jobs: int = 0,
+) -> tuple[list[ParseResult], list[Problem]]:
+    """``parse_file`` for every (path, relpath), reusing cached results (same order).
+
+    Without ``cache_dir`` this is ``feedpub.parallel.parse_many``: nothing read or written.
+    """
+    from .parallel import parse_many
+
+    if cache_dir is None:
+        return parse_many(files, context, jobs), []
+    cache = ScanCache(cache_dir, context)
+    cache.load()
+    old = cache.entries
+    racy_before = time.time_ns() - RACY_NS
+    results: list[ParseResult | None] = [None] * len(files)
+    stats: list[tuple[int, int] | None] = [None] * len(files)
+    hashes: list[str | None] = [None] * len(files)
+    new: dict[str, Entry] = {}
+    misses: list[int] = []
+    changed = cache.dirty or len(old) != len(files)
+    stat = os.stat
+    for i, (path, relpath) in enumerate(files):
+        try:
+            st = stat(path)
+        except OSError:
+            misses.append(i)    # parse_file reports why it cannot be read
+            continue
+        size, mtime = st.st_size, st.st_mtime_ns
+        stats[i] = (size, mtime)
+        entry = old.get(relpath)
+        if entry is not None and entry[1] == mtime and entry[0] == size:
+            results[i] = _result(path, relpath, entry)
+            new[relpath] = entry
+            continue
+        changed = True
+        if entry is not None and entry[0] == size and size <= context.max_bytes:
+            # same size, another mtime (or a racy one): the bytes decide
+            try:
+                data = read_bytes(path, relpath, max_bytes=context.max_bytes)
+            except Exception:  # noqa: BLE001 - parse_file reports it
+                misses.append(i)
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            if digest == entry[2]:
+                results[i] = _result(path, relpath, entry)
+                new[relpath] = (size, mtime if mtime < racy_before else -1, *entry[2:])  # type: ignore[assignment]
+                continue
+            results[i] = parse_bytes(data, path, relpath, context)
+            hashes[i] = digest
+            continue
+        misses.append(i)
+    if misses:
+        parsed = parse_many([files[i] for i in misses], context, jobs)
+        for i, result in zip(misses, parsed):
+            results[i] = result
+    for i, result in enumerate(results):
+        relpath = files[i][1]
+        if relpath in new or stats[i] is None or result is None:
+            continue
+        if any(p.severity == "error" for p in result.problems):
+            continue    # parsed again next time: the reason may be outside the bytes
+        digest = hashes[i] or (result.post.content_hash if result.post is not None else "")
+        if not digest:
+            continue    # files skipped without a post carry no hash: cheap to parse again
+        size, mtime = stats[i]  # type: ignore[misc]
+        new[relpath] = _entry(size, mtime if mtime < racy_before else -1, digest, result)
+    if changed or new.keys() != old.keys():
+        cache.save(new)
+    return results, cache.notices  # type: ignore[return-value]

@@ -1,0 +1,260 @@
+"""The scan cache and the parallel scan: same results as a plain scan, less work.
+
+No timings here (those are in benchmarks/): these tests count parses and file reads.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+
+import feedpub.parallel
+import feedpub.scan_cache
+from feedpub.build import build
+from feedpub.config import load_config
+from feedpub.posts import ParseContext, discover, parse_file, scan
+from feedpub.scan_cache import FILENAME, MAGIC, dumps
+
+TOML = """\
+[site]
+title = "Cache Blog"
+url = "https://example.com"
+baseurl = "/blog"
+author = "Ann Author"
+timezone = "Europe/Berlin"
+
+[feeds]
+categories = true
+tags = true
+limit = 5
+"""
+
+HOUR_AGO = time.time_ns() - 3600 * 10**9
+
+
+def corpus(n: int = 24) -> dict[str, str]:
+    files = {}
+    for i in range(n):
+        day = 1 + i % 27
+        date = ["date: 2024-03-%02d 08:20:00 -0600" % day, "date: 2024-03-%02d 10:00:00" % day, ""][i % 3]
+        cats = ["categories: [python, \"release notes\"]", "category: Ünïcode", "categories: ops, python,"][i % 3]
+        body = f"Intro {i} with [a link](other.html) and `code`.\n\n<!--more-->\n\n## Part\n\n- one\n- two\n\n```python\nx = {i}\n```\n"
+        front = "\n".join(x for x in ("---", f'title: "Post {i} – café"', date, cats, f"tags: t{i % 4} news", "---") if x)
+        files[f"posts/2024-03-{day:02d}-post-{i}.md"] = front + "\n" + body
+    files["posts/2024-04-01-draft.md"] = "---\ntitle: Draft\ndraft: true\n---\nDraft body\n"
+    files["posts/2024-04-02-hidden.md"] = "---\ntitle: Hidden\npublished: false\n---\nNo\n"
+    files["posts/broken.md"] = "---\ntitle: [unclosed\n---\nBody\n"
+    files["posts/notes.txt"] = "not a post"
+    return files
+
+
+def age(root: Path) -> None:
+    """Give every post an mtime an hour ago: old enough to be trusted by its stat."""
+    for path in (root / "posts").rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(HOUR_AGO, HOUR_AGO))
+
+
+@pytest.fixture
+def site(make_site) -> Path:
+    root = make_site(corpus(), toml=TOML)
+    age(root)
+    return root
+
+
+def config_of(root: Path):
+    return load_config(root / "feedpub.toml", root=root)
+
+
+def count_parses(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    real = feedpub.parallel.parse_file
+
+    def counting(path, relpath, context):
+        seen.append(relpath)
+        return real(path, relpath, context)
+
+    monkeypatch.setattr(feedpub.parallel, "parse_file", counting)
+    return seen
+
+
+def count_reads(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    real = feedpub.scan_cache.read_bytes
+
+    def counting(path, relpath, **kw):
+        seen.append(relpath)
+        return real(path, relpath, **kw)
+
+    monkeypatch.setattr(feedpub.scan_cache, "read_bytes", counting)
+    return seen
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cached_scan_equals_a_plain_scan(site: Path, now) -> None:
+    config = config_of(site)
+    plain = scan(config, now)
+    first = scan(config, now, cache_dir=config.cache_dir)
+    second = scan(config, now, cache_dir=config.cache_dir)
+    assert (config.cache_dir / FILENAME).is_file()
+    assert first == plain and second == plain
+    assert len(plain.posts) == 24 and any(p.severity == "error" for p in plain.problems)
+
+
+def test_unchanged_posts_are_only_statted(site: Path, now, monkeypatch) -> None:
+    config = config_of(site)
+    scan(config, now, cache_dir=config.cache_dir)
+    parses, reads = count_parses(monkeypatch), count_reads(monkeypatch)
+    scan(config, now, cache_dir=config.cache_dir)
+    # the broken post is parsed again (errors are never cached), and so is the one with
+    # published: false (no hash to check it by); nothing else is read
+    assert sorted(parses) == ["posts/2024-04-02-hidden.md", "posts/broken.md"]
+    assert reads == []
+
+
+def test_a_touched_but_unchanged_post_is_hashed_not_parsed(site: Path, now, monkeypatch) -> None:
+    config = config_of(site)
+    before = scan(config, now, cache_dir=config.cache_dir)
+    target = site / "posts" / "2024-03-05-post-4.md"
+    os.utime(target, ns=(HOUR_AGO + 10**9, HOUR_AGO + 10**9))   # a fresh git clone does this
+    parses, reads = count_parses(monkeypatch), count_reads(monkeypatch)
+    after = scan(config, now, cache_dir=config.cache_dir)
+    assert reads == ["posts/2024-03-05-post-4.md"]
+    assert "posts/2024-03-05-post-4.md" not in parses
+    assert after == before
+
+
+def test_a_changed_post_is_parsed_again_and_rendered_again(site: Path, now) -> None:
+    config = config_of(site)
+    build(config, now, keep_going=True)
+    target = site / "posts" / "2024-03-24-post-23.md"   # the newest post: in the main feed
+    target.write_text(target.read_text("utf-8").replace("– café", "– changed"), "utf-8")
+    report = build(config, now, keep_going=True)
+    site_now = scan(config, now, cache_dir=config.cache_dir)
+    post = next(p for p in site_now.posts if p.source == target)
+    assert "changed" in post.title
+    feed = (config.out_dir / "feed.xml").read_text("utf-8")
+    assert post.title in feed
+    assert report.rendered >= 1
+
+
+def test_same_size_change_within_one_mtime_tick_is_seen(site: Path, now) -> None:
+    """A file rewritten in the mtime tick the cache saw it in (racy git's case)."""
+    config = config_of(site)
+    target = site / "posts" / "2024-03-02-post-1.md"
+    target.write_text(target.read_text("utf-8"), "utf-8")      # written "just now"
+    stamp = target.stat().st_mtime_ns
+    scan(config, now, cache_dir=config.cache_dir)
+    text = target.read_text("utf-8")
+    target.write_text(text.replace("Post 1 ", "Post X "), "utf-8")  # same size
+    os.utime(target, ns=(stamp, stamp))
+    again = scan(config, now, cache_dir=config.cache_dir)
+    assert any(p.title.startswith("Post X") for p in again.posts)
+
+
+def test_a_changed_setting_invalidates(site: Path, now) -> None:
+    config = config_of(site)
+    scan(config, now, cache_dir=config.cache_dir)
+    (site / "feedpub.toml").write_text(TOML.replace("https://example.com", "https://other.example"), "utf-8")
+    config2 = config_of(site)
+    cached = scan(config2, now, cache_dir=config2.cache_dir)
+    assert cached == scan(config2, now)
+    assert all(p.url.startswith("https://other.example/blog/") for p in cached.posts)
+    (site / "feedpub.toml").write_text(TOML.replace("Europe/Berlin", "Asia/Tokyo"), "utf-8")
+    config3 = config_of(site)
+    assert scan(config3, now, cache_dir=config3.cache_dir) == scan(config3, now)
+
+
+@pytest.mark.parametrize("content", [
+    b"garbage",
+    MAGIC + b"\0" * 32 + b"not a pickle",
+    b"",
+    "truncated",
+    "flipped",
+    "evil",
+    "wrong shape",
+])
+def test_a_corrupt_or_foreign_cache_is_ignored_with_a_notice(site: Path, now, content, monkeypatch) -> None:
+    config = config_of(site)
+    scan(config, now, cache_dir=config.cache_dir)
+    path = config.cache_dir / FILENAME
+    good = path.read_bytes()
+    if content == "truncated":
+        content = good[: len(good) // 2]
+    elif content == "flipped":
+        content = good[:-10] + bytes([good[-10] ^ 1]) + good[-9:]
+    elif content == "evil":
+        # a valid checksum over a pickle that would run a command: refused, never run
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ("touch pwned",))
+        payload = pickle.dumps(("x", {"a": Evil()}), protocol=5)
+        import hashlib
+        content = MAGIC + hashlib.blake2b(payload, digest_size=32).digest() + payload
+    elif content == "wrong shape":
+        content = dumps((feedpub.scan_cache.settings_key(ParseContext.from_config(config)), {"posts/x.md": (1, 2)}))
+    path.write_bytes(content)
+    monkeypatch.chdir(site)
+    result = scan(config, now, cache_dir=config.cache_dir)
+    notices = [p for p in result.problems if p.severity == "notice" and "scan cache" in p.message]
+    assert len(notices) == 1 and "ignoring" in notices[0].message
+    assert result.posts == scan(config, now).posts
+    assert not (site / "pwned").exists()
+    # the cache was rebuilt: the next scan is quiet again
+    quiet = scan(config, now, cache_dir=config.cache_dir)
+    assert not [p for p in quiet.problems if "scan cache" in p.message]
+
+
+def test_unwritable_cache_folder_costs_a_notice_not_the_build(site: Path, now) -> None:
+    config = config_of(site)
+    blocker = config.cache_dir
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the cache folder should be")
+    result = scan(config, now, cache_dir=config.cache_dir)
+    assert result.posts == scan(config, now).posts
+    assert any("cannot write the scan cache" in p.message for p in result.problems)
+
+
+def test_parallel_scan_equals_serial_scan(site: Path) -> None:
+    config = config_of(site)
+    files, _, _ = discover(config)
+    context = ParseContext.from_config(config)
+    serial = [parse_file(p, r, context) for p, r in files]
+    assert feedpub.parallel.parse_many(files, context, jobs=1) == serial
+    assert feedpub.parallel.parse_many(files, context, jobs=2) == serial
+    assert feedpub.parallel.parse_many(files, context, jobs=3) == serial
+
+
+def test_worker_count_only_above_the_threshold() -> None:
+    assert feedpub.parallel.workers_for(10, 0) == 1
+    assert feedpub.parallel.workers_for(feedpub.parallel.THRESHOLD - 1, 0) == 1
+    assert feedpub.parallel.workers_for(5, 1) == 1
+    assert feedpub.parallel.workers_for(5, 4) == 4
+    assert feedpub.parallel.workers_for(3, 8) == 3
+
+
+def test_cached_and_cold_builds_write_identical_bytes(make_site, now, tmp_path: Path) -> None:
+    """Issue 6's "Done when": a cold build and a cached rebuild give the same files."""
+    root = make_site(corpus(), toml=TOML)
+    age(root)
+    config = config_of(root)
+    build(config, now, keep_going=True)                               # cold, fills the caches
+    cold = files_of(config.out_dir)
+    assert (config.cache_dir / FILENAME).is_file() and cold
+    build(config, now, out_dir=tmp_path / "cached", keep_going=True)   # every post a cache hit
+    assert files_of(tmp_path / "cached") == cold
+    # change one post, build with the caches, then from nothing: the same bytes again
+    target = root / "posts" / "2024-03-24-post-23.md"
+    target.write_text(target.read_text("utf-8").replace("Intro 23", "Intro twenty-three"), "utf-8")
+    build(config, now, out_dir=tmp_path / "cached2", keep_going=True)
+    import shutil
+    shutil.rmtree(config.cache_dir)
+    build(config, now, out_dir=tmp_path / "cold2", keep_going=True)
+    assert files_of(tmp_path / "cached2") == files_of(tmp_path / "cold2")
+    assert files_of(tmp_path / "cold2") != cold
