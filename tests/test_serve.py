@@ -18,7 +18,8 @@ import httpx
 import pytest
 from lxml import html as lxml_html
 
-from feedpub.serve import ATOM, JSON_FEED, RSS, XSLT, Preview, Watcher, feed_type, make_server, media_type
+from feedpub.preview import ATOM, JSON_FEED, RSS, Preview, Watcher, feed_type
+from feedpub.serve import XSLT, make_server, media_type
 
 from conftest import FIXED_NOW, REPO
 

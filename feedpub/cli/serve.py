@@ -29,7 +29,9 @@ def command(port: int, host: str, interval: float, drafts: bool, future: bool, c
     that fails keeps serving the last good files and shows the error on that page.
     Ctrl-C stops it.
     """
-    from ..serve import Preview, Watcher, build_with, default_build, make_server  # not for --help
+    # imported here, not for --help or shell completion
+    from ..preview import Preview, Watcher, build_with, default_build
+    from ..serve import make_server
 
     ui = get_ui()
     load(config_path)  # fail early, with every config problem, before listening
