@@ -210,3 +210,13 @@ def test_bitrise_workflows_chain_to_real_workflows_and_steps():
                 assert content.startswith("#!/usr/bin/env bash\nset -euo pipefail\n")
     # the digest workflow rebuilds the site afterwards (the digest's web copy)
     assert workflows["digest"]["after_run"] == ["_publish"]
+
+
+def test_digest_workflow_starts_the_pages_workflow_by_the_name_init_gives_it():
+    wf = yaml.safe_load((DOCS / "github-digest.yml").read_text("utf-8"))
+    run = next(s["run"] for s in wf["jobs"]["digest"]["steps"] if "gh workflow run" in s.get("run", ""))
+    started = shlex.split(run)[3]
+    assert started == Path(CI_RECIPES["github"]["github-pages.yml"]).name
+    pages = yaml.safe_load((DOCS / "github-pages.yml").read_text("utf-8"))
+    assert "workflow_dispatch" in pages[True]       # `gh workflow run` needs it
+    assert wf["permissions"]["actions"] == "write"
