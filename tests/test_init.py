@@ -62,10 +62,11 @@ def test_init_without_a_terminal_uses_defaults_and_says_so(empty, capsys):
 
 
 def test_init_rejects_a_bad_url_before_writing_anything(empty, capsys):
-    code, out, err = run(capsys, "init", "--title", "T", "--url", "blog.example.com")
+    code, out, err = run(capsys, "init", "new-site", "--title", "T", "--url", "blog.example.com", "--timezone", "Mars/Base")
     assert code == 2
     assert "site.url" in err and "absolute http(s) URL" in err
-    assert not (empty / "feedpub.toml").exists() and not (empty / "posts").exists()
+    assert "site.timezone" in err                     # every bad value, not the first
+    assert not (empty / "new-site").exists()
 
 
 def test_init_never_overwrites_without_force(empty, capsys):
@@ -157,7 +158,7 @@ def test_init_prompts_on_a_terminal(tmp_path):
     if pid == 0:  # child
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, "-m", "feedpub", "init"], env)
-    answers = iter([b"Pty Blog\n", b"https://pty.example\n", b"Pat\n"])
+    answers = iter([b"Pty Blog\n", b"pty.example\n", b"https://pty.example\n", b"Pat\n"])   # a bad URL is asked again
     seen = b""
     try:
         while True:
@@ -179,6 +180,7 @@ def test_init_prompts_on_a_terminal(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
     config = load_config(tmp_path / "feedpub.toml")
     assert (config.site.title, config.site.url, config.site.author) == ("Pty Blog", "https://pty.example", "Pat")
+    assert b"expected an absolute URL" in seen
 
 
 def test_init_runs_as_a_console_script(tmp_path):

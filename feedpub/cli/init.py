@@ -4,21 +4,33 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
 from ..config import build_config
-from ..errors import ConfigError, FeedpubError
+from ..errors import FeedpubError
 from ..scaffold import CI_RECIPES, SiteAnswers, default_title, plan_init, read_jekyll_config, write_plan
 from .common import get_ui, now_utc
 
 
-def _ask(value: str | None, prompt: str, default: str, interactive: bool) -> tuple[str, bool]:
+def _absolute_url(value: str) -> str:
+    """For the URL prompt: ask again (click shows this message) until it is absolute."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"expected an absolute URL like https://blog.example.com, got {value!r}")
+    return value
+
+
+def _ask(value: str | None, prompt: str, default: str, interactive: bool, check=None) -> tuple[str, bool]:  # noqa: ANN001
     """(value, defaulted): a flag wins; on a terminal ask; otherwise take the default."""
     if value is not None:
         return value, False
     if interactive:
-        return click.prompt(prompt, default=default or None, show_default=bool(default), type=str, err=True).strip(), False
+        answer = click.prompt(prompt, default=default or None, show_default=bool(default), type=str,
+                              err=True, value_proc=check)
+        return answer.strip(), False
     return default, True
 
 
@@ -46,7 +58,6 @@ def command(directory: Path, title: str | None, url: str | None, author: str | N
     root = directory
     if root.exists() and not root.is_dir():
         raise click.BadParameter(f"{root} is not a folder", param_hint="DIRECTORY")
-    root.mkdir(parents=True, exist_ok=True)
     jekyll = read_jekyll_config(root) or {}
     interactive = sys.stdin.isatty()
 
@@ -61,17 +72,15 @@ def command(directory: Path, title: str | None, url: str | None, author: str | N
         if given is None and key in jekyll:
             answers[key] = jekyll[key]
             continue
-        answers[key], defaulted = _ask(given, prompt, default, interactive)
+        answers[key], defaulted = _ask(given, prompt, default, interactive, _absolute_url if key == "url" else None)
         if defaulted and default:
             defaults_used.append(f"{key} = {default!r}")
 
     site = SiteAnswers(title=answers["title"], url=answers["url"], author=answers["author"],
                        email=email or "", timezone=timezone)
-    # Validate what was answered before writing anything, with the config's own rules.
-    try:
-        build_config({"site": {k: v for k, v in vars(site).items() if v and k not in ("email",)}}, root=root, source="feedpub init")
-    except ConfigError as exc:
-        raise ConfigError(exc.problems, path="feedpub init") from None
+    # Validate what was answered before writing anything (even the folder), with the
+    # config's own rules: a ConfigError lists every bad value and exits 2.
+    build_config({"site": {k: v for k, v in vars(site).items() if v and k != "email"}}, root=root, source="feedpub init")
 
     plan = plan_init(root, site, now_utc(), ci=ci, force=force)
     try:
