@@ -10,9 +10,11 @@ talks to 127.0.0.1). It returns an object satisfying ``feedpub.send.base.Sender`
 reads every key it needs up front and raises ``CredentialsError`` naming the missing
 environment variable (``"POSTMARK_SERVER_TOKEN is not set; ..."``) or ``SendError``
 naming the missing ``[send]`` key, so a dry run catches both before anything is sent.
-It registers each secret it reads with ``feedpub.send.redact.register_secret`` so the
-value can never reach output, logs, the journal or an exception. It must not send, sleep,
-retry or journal: the engine (``feedpub.send.deliver``) does all of that.
+Secrets must never reach output, logs, the journal or an exception: ``feedpub send``
+registers every variable in ``feedpub.send.redact.SECRET_ENV_VARS`` with the redactor
+before any factory runs, and a factory that reads any other secret registers it itself
+(``register_secret``). It must not send, sleep, retry or journal: the engine
+(``feedpub.send.deliver``) does all of that.
 """
 from __future__ import annotations
 
