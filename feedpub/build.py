@@ -111,10 +111,10 @@ def build(
 
 def write_digest_web_copies(site: Site, render, config: Config, out_dir: Path) -> list[Output]:  # noqa: ANN001
     """The web copies of the digests the send journal records as sent (none: nothing)."""
+    journal = config.path(config.send.journal)
+    if not journal.is_file():
+        return []   # checked first: the digest stack (Jinja2, css-inline) is not imported then
     from .digest.archive import write_web_copies
     from .send.journal import sent_digests
 
-    journal = config.path(config.send.journal)
-    if not journal.is_file():
-        return []
     return write_web_copies(site, render, config, out_dir, sent_digests(journal))

@@ -32,12 +32,26 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from . import liquid as liquid_mod
+from typing import TYPE_CHECKING
+
 from .errors import PostError, Problem, RenderError
-from .markdown_adapter import MarkdownAdapter
 from .model import Post, RenderedPost, Site
 from .render_cache import Entry, RenderCache, file_sha256, make_key
 from .sanitize import Sanitizer, TooDeeplyNested, check_depth, strip_xml_illegal, to_text
+
+if TYPE_CHECKING:
+    from .liquid import LiquidEngine
+    from .markdown_adapter import MarkdownAdapter
+
+# python-liquid, Python-Markdown and Pygments cost about half a second to import and are
+# needed only when a post is actually rendered: they are imported on the first cache miss
+# (see ``Renderer.liquid`` / ``Renderer._markdown_adapter``), so a rebuild whose posts are
+# all render-cache hits never loads them.
+
+
+def has_liquid(text: str) -> bool:
+    """``feedpub.liquid.has_liquid`` without importing python-liquid."""
+    return "{%" in text or "{{" in text
 
 MORE = "<!--more-->"
 MEMO_SIZE = 256
@@ -135,9 +149,9 @@ class Renderer:
         self._read_body = read_body
         self.cache = RenderCache(cache_dir) if cache_dir is not None else None
         self.stats: dict[str, int] = {"rendered": 0, "cache_hits": 0}
-        self._md = MarkdownAdapter()
+        self._md_adapter: MarkdownAdapter | None = None
         self._sanitizer = Sanitizer(self.config.feeds.iframe_hosts)
-        self._liquid: liquid_mod.LiquidEngine | None = None
+        self._liquid: LiquidEngine | None = None
         self._memo: OrderedDict[tuple[str, str], RenderedPost] = OrderedDict()
         self._settings = {
             "site_url": self.config.site_url,
@@ -151,10 +165,20 @@ class Renderer:
         return list(self.cache.notices) if self.cache else []
 
     @property
-    def liquid(self) -> liquid_mod.LiquidEngine:
+    def liquid(self) -> LiquidEngine:
         if self._liquid is None:
-            self._liquid = liquid_mod.LiquidEngine(self.site)
+            from .liquid import LiquidEngine
+
+            self._liquid = LiquidEngine(self.site)
         return self._liquid
+
+    @property
+    def _md(self) -> MarkdownAdapter:
+        if self._md_adapter is None:
+            from .markdown_adapter import MarkdownAdapter
+
+            self._md_adapter = MarkdownAdapter()
+        return self._md_adapter
 
     # ---- public ---------------------------------------------------------------------
     def render(self, post: Post) -> RenderedPost:
@@ -274,7 +298,7 @@ class Renderer:
         liquid_fp: str | None = None
         liquid_posts = False
         deps: dict[str, str] = {}
-        if liquid_mod.has_liquid(body):
+        if has_liquid(body):
             engine = self.liquid
             result = engine.render(post, body)
             body, stash, deps = result.text, result.stash, result.deps
@@ -286,7 +310,7 @@ class Renderer:
         if post.summary is not None and post.summary.strip():
             summary_src = _CLEAN_BODY.sub("", post.summary)
             summary_stash: list[str] = []
-            if liquid_mod.has_liquid(summary_src):  # rare, but Jekyll runs it too
+            if has_liquid(summary_src):  # rare, but Jekyll runs it too
                 result = self.liquid.render(post, summary_src)
                 summary_src, summary_stash = result.text, result.stash
         else:
