@@ -123,9 +123,13 @@ def _archives(main: FeedSpec, older: list[Post], limit: int) -> list[FeedSpec]:
 def _group(posts: list[Post], kind: str, limit: int) -> dict[str, list[Post]]:
     """name -> its newest ``limit`` posts, in one pass over the (sorted) posts."""
     groups: dict[str, list[Post]] = {}
+    visible: dict[str, bool] = {}   # a blog has few names and many posts: check each name once
     for post in posts:
         for name in dict.fromkeys(post.categories if kind == "category" else post.tags):
-            if not _visible(name):
+            shown = visible.get(name)
+            if shown is None:
+                shown = visible[name] = _visible(name)
+            if not shown:
                 continue   # nothing a reader could see: no feed for it
             bucket = groups.setdefault(name, [])
             if len(bucket) < limit:
