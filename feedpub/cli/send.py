@@ -17,7 +17,7 @@ from ..config import Config
 from ..errors import ConfigError, FeedpubError, Problem
 from ..model import Email
 from ..send import SendReport, deliver, plan, send_test_copy
-from ..send.journal import Journal, last_sent_at, unfinished_digests
+from ..send.journal import Journal, unfinished_digests
 from ..send.recipients import RecipientSource, parse_recipient
 from ..send.redact import redact, register_env
 from ..send.registry import PROVIDERS, make_sender
@@ -140,20 +140,13 @@ def _run(ui: Ui, config_path: Path | None, since_text: str | None, last: int | N
 
 def _render(ui: Ui, config: Config, journal: str, now: datetime, since_text: str | None, last: int | None) -> Email | None:
     """The digest ``feedpub digest`` renders for the same flags (None: nothing new)."""
-    from ..digest import select
-    from ..digest.render import render_digest
+    from ..digest.compose import compose
     from ..digest.select import parse_since
-    from ..posts import scan
-    from ..render import Renderer
 
     since = parse_since(since_text, config.tz) if since_text else None
-    site = scan(config, now)
-    ui.problems(site.problems)
-    last_sent = last_sent_at(Path(journal)) if since is None and last is None else None
-    digest = select(site, now=now, since=since, last=last, last_sent=last_sent)
-    if digest is None:
-        return None
-    return render_digest(digest, Renderer(site, cache_dir=config.cache_dir).render, config, now)
+    result = compose(config, now, since=since, last=last, journal=Path(journal))
+    ui.problems(result.site.problems)
+    return result.email
 
 
 def _recipients(ui: Ui, config: Config, send_cfg: Any, recipients_file: Path | None) -> RecipientSource:
