@@ -56,6 +56,11 @@ class ParseContext:
     max_bytes: int
     author: Author | None
 
+    def key(self) -> str:
+        """Every field as stable text: with a file's path and content hash, a parse cache key."""
+        return repr((str(self.posts_dir), str(self.posts_root), self.site_url, self.timezone,
+                     self.permalink, self.max_bytes, self.author))
+
     @classmethod
     def from_config(cls, config: Config) -> "ParseContext":
         site = config.site

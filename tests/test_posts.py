@@ -370,6 +370,9 @@ def test_parse_file_is_pure_and_picklable(make_site, now):
     first = parse_file(root / "posts/2024-01-01-a.md", "posts/2024-01-01-a.md", context)
     second = parse_file(root / "posts/2024-01-01-a.md", "posts/2024-01-01-a.md", context)
     assert first == second and first.post.title == "A"
+    assert context.key() == ParseContext.from_config(config).key()
+    other = ParseContext.from_config(config.replace(site={"permalink": "pretty"}))
+    assert other.key() != context.key()
     assert pickle.loads(pickle.dumps(first)) == first
 
 
