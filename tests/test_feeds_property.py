@@ -71,13 +71,14 @@ def test_any_text_round_trips_through_every_feed(tmp_path_factory, title: str, c
         # ...and as feedparser (what most Python readers use) reads it.
         d = feedparser.parse(data)
         assert not d.bozo, d.get("bozo_exception")
-        assert d.entries[0].title == _feedparser_view(want_title).strip()
-        assert [t.term for t in d.entries[0].get("tags", [])] == (
-            [_feedparser_view(want_category)] if want_category else [])
+        assert d.entries[0].title in {want_title.strip(), _feedparser_view(want_title).strip()}
+        terms = [t.term for t in d.entries[0].get("tags", [])]
+        assert terms in ([[want_category], [_feedparser_view(want_category)]] if want_category else [[]])
 
 
 def _feedparser_view(value: str) -> str:
-    """feedparser "repairs" text that looks like doubly encoded UTF-8 ('Â¡' -> '¡')."""
+    """feedparser "repairs" some text that looks like doubly encoded UTF-8 ('Â¡' -> '¡');
+    the exact text is checked with lxml above."""
     try:
         return value.encode("iso-8859-1").decode("utf-8")
     except UnicodeError:
