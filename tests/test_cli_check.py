@@ -95,3 +95,13 @@ def test_config_problems_in_the_chosen_format(tmp_path: Path) -> None:
     assert any(line.startswith("::warning file=feedpub.toml::unknown key 'site.bogus'") for line in lines)
     text = feedpub(tmp_path, "check")
     assert text.returncode == 2 and "feedpub.toml: 'site.url'" in text.stdout
+
+
+@needs_posts
+def test_feed_path_problems_are_reported_in_the_chosen_format(sample_site: Path) -> None:
+    toml = sample_site / "feedpub.toml"
+    toml.write_text(toml.read_text().replace("categories = true", 'categories = true\ncategory_path = "c/{file}"'))
+    result = feedpub(sample_site, "check", "--format", "json")
+    assert result.returncode == 2
+    [problem] = json.loads(result.stdout)
+    assert problem["key"] == "feeds" and "would both be written to c/feed.xml" in problem["message"]

@@ -36,7 +36,11 @@ def command(config_path: Path | None, fmt: str, future: bool, drafts: bool) -> N
     except ConfigError as exc:
         _emit(exc.problems, fmt, ui, source=exc.config_path)
         raise CommandFailed(exc.exit_code) from None
-    problems = check_site(config, future=future or None, drafts=drafts or None)
+    try:
+        problems = check_site(config, future=future or None, drafts=drafts or None)
+    except ConfigError as exc:     # e.g. feed paths that collide or leave the output folder
+        _emit([*config.warnings, *exc.problems], fmt, ui)
+        raise CommandFailed(exc.exit_code) from None
     problems = [*config.warnings, *problems]
     _emit(problems, fmt, ui)
     if any(p.severity == "error" for p in problems):
