@@ -229,3 +229,24 @@ def test_killed_during_a_build_then_the_next_build_works(make_site) -> None:
     assert _child(root, "import sys").returncode == 0
     assert not list((root / "public").rglob("*.tmp"))     # ...and the next build removed them
     assert "Good 5" in (root / "public/feed.json").read_text()
+
+
+def test_build_writes_web_copies_of_sent_digests(sample_site: Path, now) -> None:
+    from feedpub.posts import scan
+
+    config = load_config(root=sample_site)
+    ids = [p.id for p in scan(config, now).posts]
+    journal = config.path(config.send.journal)
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    journal.write_text(json.dumps({
+        "event": "complete", "digest": "d1", "date": "2024-07-20T09:00:00+00:00",
+        "newest": "2024-07-18T14:20:00+00:00", "post_ids": ids, "subject": "Two new posts",
+    }) + "\n")
+    report = build(config, now)
+    web = {o.path.relative_to(config.out_dir).as_posix(): o for o in report.outputs if o.kind.startswith("digest")}
+    assert web["digests/2024-07-20.html"].entries == 2
+    assert "digests/index.html" in web
+    assert "Sustaining a career" in (config.out_dir / "digests/2024-07-20.html").read_text()
+    # No journal, no web copies (and no error).
+    journal.unlink()
+    assert not [o for o in build(config, now).outputs if o.kind.startswith("digest")]
