@@ -56,6 +56,7 @@ def _feed_fields(doc: FeedDoc) -> dict[str, Any]:
     authors = _authors(doc.authors)
     if authors:
         feed["authors"] = authors
+        feed["author"] = authors[0]     # JSON Feed 1.0 readers; 1.1 allows both
     return feed
 
 
@@ -76,6 +77,7 @@ def item_dict(e: EntryDoc) -> dict[str, Any]:
     entry_authors = _authors(e.authors)
     if entry_authors:
         item["authors"] = entry_authors
+        item["author"] = entry_authors[0]
     if e.categories:
         item["tags"] = list(e.categories)
     if e.enclosure:
