@@ -17,7 +17,7 @@ import pytest
 
 from conftest import FIXED_NOW, REPO
 
-SKIP = re.compile(r"^(python3 -m venv|pip install|git (init|add|commit|push|remote)|feedpub serve)")
+SKIP = re.compile(r"^(python3 -m venv|pip install|git (init|add|commit|push|remote|branch)|feedpub serve)")
 
 
 def quickstart_lines() -> list[str]:
