@@ -436,3 +436,19 @@ def test_index_shows_the_same_tags_as_feedpub_snippet(served, capsys, monkeypatc
     page = lxml_html.fromstring(httpx.get(base + "/").content)
     shown = page.xpath("string(//pre[@id='snippet'])").splitlines()
     assert sorted(shown) == sorted(snippet)
+
+
+def test_pages_escape_titles_and_subjects(make_site):
+    from feedpub.serve import digest_page, index_page
+
+    hostile = '<script>alert(1)</script> & "q"'
+    toml = TOML.replace('title = "Serve Blog"', f"title = '{hostile}'")
+    root = make_site({"posts/2026-11-20-x.md": f"---\ntitle: '{hostile}'\ncategories: ['{hostile}']\n---\nx\n"}, toml=toml)
+    state = Preview(None, lambda: FIXED_NOW, root=root).rebuild()
+    assert state.error == "", state.error
+    for page in (index_page(state), digest_page(state)):
+        text = page.decode("utf-8")
+        assert "<script>" not in text
+        tree = lxml_html.fromstring(page)
+        assert not tree.xpath("//script")
+    assert hostile in lxml_html.fromstring(index_page(state)).xpath("string(//h1)")
