@@ -27,7 +27,7 @@ from .jsonfeed import jsonfeed_bytes
 from .rss import rss_bytes
 from .selection import FeedSpec, select_feeds
 
-__all__ = ["FeedFile", "FeedPlan", "plan_feeds", "write_plan", "write_feeds"]
+__all__ = ["FeedFile", "FeedPlan", "plan_feeds", "url", "write_feeds", "write_plan"]
 
 Render = Callable[[Post], RenderedPost]
 

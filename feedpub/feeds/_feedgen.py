@@ -18,7 +18,8 @@ feedgen 1.0.0 builds the Atom and RSS skeletons well, but:
 * no ``xml:base``, stylesheet processing instruction or hub link: ``atom.py`` and
   ``rss.py`` add what they need to the tree returned here.
 
-``atom_tree`` and ``rss_tree`` return lxml trees; ``serialize`` writes them.
+``atom_entry``/``rss_item`` build one post's element (once per build); ``atom_tree``/
+``rss_tree`` build a feed around copies of them; ``serialize`` writes the bytes.
 """
 from __future__ import annotations
 
