@@ -270,9 +270,11 @@ def load(text: str, relpath: str, first_line: int = 2) -> tuple[FrontMatter, lis
     if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL):
         return fm, problems
     if not isinstance(root, yaml.MappingNode):
+        got = _kind(root).removeprefix("a ").removeprefix("an ")
         raise PostError(
-            f"front matter must be a mapping (key: value lines), got {_kind(root)}",
+            f"front matter must be a mapping, got {got}",
             path=relpath, line=first_line + root.start_mark.line,
+            hint="write the front matter as 'key: value' lines",
         )
     dirty: set[str] = set()
     seen_lines: dict[str, int] = {}
