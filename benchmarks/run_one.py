@@ -29,7 +29,7 @@ def main(argv: list[str]) -> None:
         result = _digest(config, int(argv[argv.index("--digest") + 1]))
     else:
         report = build(config, NOW)
-        result = {"posts": len(report.site.posts) if hasattr(report, "site") else None}
+        result = {"posts": report.posts, "rendered": report.rendered}
     wall = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result.update(wall=wall, process=time.perf_counter() - started + _startup(), peak_mb=peak_kb / 1024)

@@ -110,18 +110,23 @@ def scan(
     """
     from .scan_cache import parse_all
 
-    files, problems, skipped = discover(config)
+    stats: dict[str, tuple[int, int]] | None = {} if cache_dir is not None else None
+    files, problems, skipped = discover(config, stats=stats)
     context = ParseContext.from_config(config)
-    results, notices = parse_all(files, context, cache_dir=cache_dir, jobs=config.build.jobs)
+    results, notices = parse_all(files, context, cache_dir=cache_dir, jobs=config.build.jobs, stats=stats)
     problems.extend(notices)
     return assemble(config, now, results, problems, skipped, future=future, drafts=drafts)
 
 
-def discover(config: Config) -> tuple[list[tuple[Path, str]], list[Problem], list[tuple[str, str]]]:
+def discover(
+    config: Config, *, stats: dict[str, tuple[int, int]] | None = None
+) -> tuple[list[tuple[Path, str]], list[Problem], list[tuple[str, str]]]:
     """The post files (path, relpath) in a stable order, plus notices for the others.
 
     Recursive; hidden and editor files are ignored; symlinks are followed only while
     they stay inside the posts folder; other extensions are skipped with a notice.
+    ``stats``, if given, receives relpath -> (size, mtime_ns) of each post file, from
+    the directory entry (the scan cache needs nothing else to trust a file).
     """
     top = config.posts_dir
     shown_top = _display(top, config.root)
@@ -152,11 +157,14 @@ def discover(config: Config) -> tuple[list[tuple[Path, str]], list[Problem], lis
             continue
         first = False
         subdirs: list[tuple[Path, str]] = []
+        # pathlib's own iterdir() makes children this way: no re-parsing of the whole path
+        # (Path(entry.path) costs 10x more, 0.1 s at 10,000 posts). Same Path either way.
+        child = getattr(folder, "_make_child_relpath", None)
         for entry in entries:
             name = entry.name
             if is_ignored(name):
                 continue
-            path = Path(entry.path)
+            path = child(name) if child is not None else Path(entry.path)
             relpath = f"{shown}/{_printable(name)}"
             try:
                 is_link = entry.is_symlink()
@@ -185,6 +193,12 @@ def discover(config: Config) -> tuple[list[tuple[Path, str]], list[Problem], lis
                 problems.append(Problem(relpath, None, f"skipped: {reason}", severity="notice"))
                 continue
             files.append((path, relpath))
+            if stats is not None:
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue    # parse_file reports why it cannot be read
+                stats[relpath] = (st.st_size, st.st_mtime_ns)
         stack.extend(reversed(subdirs))
     return files, problems, skipped
 

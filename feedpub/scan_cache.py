@@ -69,20 +69,25 @@ _POST_FIELDS = len(_NAMES)
 _code_key: str | None = None
 
 
+#: The modules whose code decides a ParseResult. Their size and mtime are in the key, so
+#: an edited (editable or patched) install never reuses results of the old code.
+PARSING_MODULES = ("posts", "yamlsafe", "source", "dates", "permalinks", "slugs", "model", "errors", "config", "scan_cache")
+
+
 def code_key() -> str:
-    """feedpub's version and the size/mtime of its modules (an edited install invalidates)."""
+    """feedpub's version, Python's and PyYAML's, and the size/mtime of the parsing modules."""
     global _code_key
     if _code_key is None:
         import yaml
 
         h = hashlib.sha256(f"{__version__}|{sys.version}|{yaml.__version__}".encode())
-        top = Path(__file__).resolve().parent
-        for folder, dirs, names in os.walk(top):
-            dirs.sort()
-            for name in sorted(names):
-                if name.endswith(".py"):
-                    st = os.stat(os.path.join(folder, name))
-                    h.update(f"{os.path.relpath(os.path.join(folder, name), top)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        top = os.path.dirname(os.path.abspath(__file__))
+        for name in PARSING_MODULES:
+            try:
+                st = os.stat(os.path.join(top, name + ".py"))
+            except OSError:
+                continue
+            h.update(f"{name}:{st.st_size}:{st.st_mtime_ns};".encode())
         _code_key = h.hexdigest()
     return _code_key
 
@@ -228,10 +233,13 @@ def parse_all(
     *,
     cache_dir: Path | None = None,
     jobs: int = 0,
+    stats: dict[str, tuple[int, int]] | None = None,
 ) -> tuple[list[ParseResult], list[Problem]]:
     """``parse_file`` for every (path, relpath), reusing cached results (same order).
 
     Without ``cache_dir`` this is ``feedpub.parallel.parse_many``: nothing read or written.
+    ``stats``: relpath -> (size, mtime_ns) already known (``discover`` gives them from
+    its directory entries); other files are stat'ed here.
     """
     from .parallel import parse_many
 
@@ -242,20 +250,22 @@ def parse_all(
     old = cache.entries
     racy_before = time.time_ns() - RACY_NS
     results: list[ParseResult | None] = [None] * len(files)
-    stats: list[tuple[int, int] | None] = [None] * len(files)
+    stat_of: list[tuple[int, int] | None] = [None] * len(files)
     hashes: list[str | None] = [None] * len(files)
     new: dict[str, Entry] = {}
     misses: list[int] = []
     changed = cache.dirty or len(old) != len(files)
-    stat = os.stat
+    known = stats or {}
     for i, (path, relpath) in enumerate(files):
-        try:
-            st = stat(path)
-        except OSError:
-            misses.append(i)    # parse_file reports why it cannot be read
-            continue
-        size, mtime = st.st_size, st.st_mtime_ns
-        stats[i] = (size, mtime)
+        size_mtime = known.get(relpath)
+        if size_mtime is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                misses.append(i)    # parse_file reports why it cannot be read
+                continue
+            size_mtime = (st.st_size, st.st_mtime_ns)
+        size, mtime = stat_of[i] = size_mtime
         entry = old.get(relpath)
         if entry is not None and entry[1] == mtime and entry[0] == size:
             results[i] = _result(path, relpath, entry)
@@ -284,14 +294,14 @@ def parse_all(
             results[i] = result
     for i, result in enumerate(results):
         relpath = files[i][1]
-        if relpath in new or stats[i] is None or result is None:
+        if relpath in new or stat_of[i] is None or result is None:
             continue
         if any(p.severity == "error" for p in result.problems):
             continue    # parsed again next time: the reason may be outside the bytes
         digest = hashes[i] or (result.post.content_hash if result.post is not None else "")
         if not digest:
             continue    # files skipped without a post carry no hash: cheap to parse again
-        size, mtime = stats[i]  # type: ignore[misc]
+        size, mtime = stat_of[i]  # type: ignore[misc]
         new[relpath] = _entry(size, mtime if mtime < racy_before else -1, digest, result)
     if changed or new.keys() != old.keys():
         cache.save(new)
