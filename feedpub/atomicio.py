@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -69,13 +70,17 @@ def open_atomic(path: Path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+STALE_TEMP_SECONDS = 600
+
+
 def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
     """Replace several files together: all new bytes reach the disk before any is renamed.
 
     Every changed file is first written to a temp file beside it and fsync'd; only when
     all of them are on disk are they renamed into place. A full disk or an unwritable
     folder therefore leaves *every* previous file as it was (not half a set of feeds),
-    and no temp file behind. Temp files a killed earlier run left are removed.
+    and no temp file behind. Temp files a killed run left (older than ten minutes) are
+    removed.
     Returns {path: changed}; unchanged files are not rewritten.
     """
     changed: dict[Path, bool] = {}
@@ -99,8 +104,11 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
                 ) from exc
             try:
                 for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+                    # Older than any live build's staging: left by a killed one. (A fresh
+                    # temp may belong to a build running right now; it is left alone.)
                     with contextlib.suppress(OSError):
-                        stale.unlink()
+                        if time.time() - stale.stat().st_mtime > STALE_TEMP_SECONDS:
+                            stale.unlink()
                 fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             except OSError as exc:
                 raise OutputError(

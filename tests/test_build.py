@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -225,7 +226,10 @@ def test_killed_during_a_build_then_the_next_build_works(make_site) -> None:
         """)
     assert result.returncode == -9
     assert {k: v for k, v in _snapshot(root / "public").items() if not k.split("/")[-1].startswith(".")} == before
-    assert list((root / "public").rglob("*.tmp"))         # the kill left its temp files...
+    stale = list((root / "public").rglob("*.tmp"))
+    assert stale                                           # the kill left its temp files...
+    for tmp in stale:                                      # (killed an hour ago)
+        os.utime(tmp, (time.time() - 3600, time.time() - 3600))
     assert _child(root, "import sys").returncode == 0
     assert not list((root / "public").rglob("*.tmp"))     # ...and the next build removed them
     assert "Good 5" in (root / "public/feed.json").read_text()
@@ -250,3 +254,16 @@ def test_build_writes_web_copies_of_sent_digests(sample_site: Path, now) -> None
     # No journal, no web copies (and no error).
     journal.unlink()
     assert not [o for o in build(config, now).outputs if o.kind.startswith("digest")]
+
+
+def test_write_many_removes_only_old_temp_files(tmp_path: Path) -> None:
+    from feedpub.atomicio import write_many
+
+    old = tmp_path / ".feed.xml.dead.tmp"
+    fresh = tmp_path / ".feed.xml.live.tmp"       # another build staging right now
+    for tmp in (old, fresh):
+        tmp.write_bytes(b"partial")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    assert write_many({tmp_path / "feed.xml": b"<feed/>"}) == {tmp_path / "feed.xml": True}
+    assert not old.exists() and fresh.exists()
+    assert write_many({tmp_path / "feed.xml": b"<feed/>"}) == {tmp_path / "feed.xml": False}
