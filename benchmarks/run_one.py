@@ -25,14 +25,16 @@ def main(argv: list[str]) -> None:
 
     config = load_config(root / "feedpub.toml", root=root)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if "--digest" in argv:
         result = _digest(config, int(argv[argv.index("--digest") + 1]))
     else:
         report = build(config, NOW)
         result = {"posts": report.posts, "rendered": report.rendered}
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0   # this process only (worker processes not counted)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result.update(wall=wall, process=time.perf_counter() - started + _startup(), peak_mb=peak_kb / 1024)
+    result.update(wall=wall, cpu=cpu, process=time.perf_counter() - started + _startup(), peak_mb=peak_kb / 1024)
     print(json.dumps(result))
 
 

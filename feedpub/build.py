@@ -20,6 +20,7 @@ from typing import Any
 
 from .config import Config
 from .errors import BuildError, Problem
+from .feed_memo import FeedMemo
 from .feeds import plan_feeds, write_plan
 from .model import Output, Site
 
@@ -92,12 +93,16 @@ def build(
         raise BuildError(list(site.problems))
 
     renderer = Renderer(site, cache_dir=config.cache_dir)
-    plan = plan_feeds(site, renderer.render)
-    problems = [*site.problems, *plan.problems]
+    memo = FeedMemo(config.cache_dir, out_dir)      # unchanged feed files are not regenerated
+    plan = plan_feeds(site, renderer.render, memo)
+    problems = [*site.problems, *plan.problems, *memo.notices]
     if plan.errors and not keep_going:
         raise BuildError(problems)
 
     outputs = write_plan(plan, out_dir)
+    before = len(memo.notices)
+    memo.save()
+    problems.extend(memo.notices[before:])
     outputs += write_digest_web_copies(site, renderer.render, config, out_dir)
     problems += renderer.notices          # e.g. a corrupt render-cache entry that was rebuilt
     return BuildReport(

@@ -258,3 +258,55 @@ def test_cached_and_cold_builds_write_identical_bytes(make_site, now, tmp_path: 
     build(config, now, out_dir=tmp_path / "cold2", keep_going=True)
     assert files_of(tmp_path / "cached2") == files_of(tmp_path / "cold2")
     assert files_of(tmp_path / "cold2") != cold
+
+
+def test_feed_memo_reuses_unchanged_files_and_regenerates_touched_ones(make_site, now, tmp_path: Path, monkeypatch) -> None:
+    import feedpub.feeds
+    from feedpub.feed_memo import FILENAME as MEMO
+
+    root = make_site(corpus(), toml=TOML)
+    age(root)
+    config = config_of(root)
+    build(config, now, keep_going=True)
+    assert (config.cache_dir / MEMO).is_file()
+    first = files_of(config.out_dir)
+    generated: list[str] = []
+    for fmt, writer in list(feedpub.feeds.WRITERS.items()):
+        def counting(doc, cache, writer=writer, fmt=fmt):
+            generated.append(fmt)
+            return writer(doc, cache)
+        monkeypatch.setitem(feedpub.feeds.WRITERS, fmt, counting)
+    build(config, now, keep_going=True)
+    assert generated == [] and files_of(config.out_dir) == first
+    # a feed file edited (or damaged) by hand is generated again, with the right bytes
+    (config.out_dir / "feed.xml").write_bytes(b"<oops/>")
+    build(config, now, keep_going=True)
+    assert generated == ["atom"] and files_of(config.out_dir) == first
+    # a corrupt memo: a notice, every file generated, the same bytes
+    (config.cache_dir / MEMO).write_text("{not json")
+    generated.clear()
+    report = build(config, now, keep_going=True)
+    assert any("feed memo" in p.message and p.severity == "notice" for p in report.problems)
+    assert len(generated) == sum(1 for name in first if not name.endswith(".xsl"))
+    assert files_of(config.out_dir) == first
+
+
+def test_no_change_rebuild_imports_no_renderer_and_no_feed_library(make_site, now) -> None:
+    """Every post a render-cache hit and every feed unchanged: Markdown, Pygments,
+    python-liquid, feedgen and lxml are never imported (a fresh process shows it)."""
+    import subprocess
+    import sys
+
+    root = make_site(corpus(), toml=TOML)
+    age(root)
+    code = (
+        "import sys; from datetime import datetime, timezone; from pathlib import Path\n"
+        "from feedpub.build import build; from feedpub.config import load_config\n"
+        f"root = Path({str(root)!r}); c = load_config(root / 'feedpub.toml', root=root)\n"
+        "build(c, datetime(2026, 11, 23, 12, tzinfo=timezone.utc), keep_going=True)\n"
+        "print(','.join(m for m in ('markdown', 'pygments', 'liquid', 'feedgen', 'lxml', 'jinja2', 'httpx') if m in sys.modules))\n"
+    )
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert "markdown" in cold and "feedgen" in cold          # the check can fail
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert warm == ""

@@ -15,23 +15,43 @@ from collections.abc import Callable
 from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..atomicio import write_many
 from ..config import Config
 from ..errors import BuildError, ConfigError, PostError, Problem
 from ..model import Author, Output, Post, RenderedPost, Site
-from .atom import atom_bytes
+
+if TYPE_CHECKING:
+    from ..feed_memo import FeedMemo
 from .document import EPOCH, ArchiveLinks, EntryDoc, FeedDoc, one_line, seconds, xml_clean
-from .jsonfeed import jsonfeed_bytes
-from .rss import rss_bytes
 from .selection import FeedSpec, select_feeds
 
 __all__ = ["FeedFile", "FeedPlan", "plan_feeds", "url", "write_feeds", "write_plan"]
 
 Render = Callable[[Post], RenderedPost]
 
-WRITERS: dict[str, Callable[[FeedDoc, dict], bytes]] = {"atom": atom_bytes, "rss": rss_bytes, "json": jsonfeed_bytes}
+
+def _atom(doc: FeedDoc, cache: dict) -> bytes:
+    from .atom import atom_bytes   # feedgen + lxml: imported only when a file is generated
+
+    return atom_bytes(doc, cache)
+
+
+def _rss(doc: FeedDoc, cache: dict) -> bytes:
+    from .rss import rss_bytes
+
+    return rss_bytes(doc, cache)
+
+
+def _json(doc: FeedDoc, cache: dict) -> bytes:
+    from .jsonfeed import jsonfeed_bytes
+
+    return jsonfeed_bytes(doc, cache)
+
+
+WRITERS: dict[str, Callable[[FeedDoc, dict], bytes]] = {"atom": _atom, "rss": _rss, "json": _json}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +76,12 @@ class FeedPlan:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def plan_feeds(site: Site, render: Render) -> FeedPlan:
-    """Every feed file's bytes. Render errors become error Problems; those posts are left out."""
+def plan_feeds(site: Site, render: Render, memo: "FeedMemo | None" = None) -> FeedPlan:
+    """Every feed file's bytes. Render errors become error Problems; those posts are left out.
+
+    ``memo`` (``feedpub.feed_memo``): files whose document is unchanged since the last
+    build are read back instead of generated (same bytes).
+    """
     plan = FeedPlan()
     rendered: dict[str, RenderedPost] = {}
     failed: set[str] = set()
@@ -92,7 +116,9 @@ def plan_feeds(site: Site, render: Render) -> FeedPlan:
             docs.append(entries[post.id])
         doc = feed_doc(spec, tuple(docs), site.config)
         for fmt, path in spec.paths.items():
-            data = WRITERS[fmt](doc, cache)
+            data = memo.get(fmt, path, doc) if memo is not None else None
+            if data is None:
+                data = WRITERS[fmt](doc, cache)
             plan.files.append(FeedFile(path, fmt, len(docs), data, spec.label))
     xsl = stylesheet_path(site.config)
     if xsl and any(f.kind in ("atom", "rss") for f in plan.files):
