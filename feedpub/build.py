@@ -85,6 +85,7 @@ def build(
     (the previous files are then left as they were).
     """
     from .posts import scan          # imported here: scanning pulls in YAML/Markdown stacks
+    from .parallel import prerender
     from .render import Renderer
 
     out_dir = Path(out_dir) if out_dir is not None else config.out_dir
@@ -94,7 +95,9 @@ def build(
 
     renderer = Renderer(site, cache_dir=config.cache_dir)
     memo = FeedMemo(config.cache_dir, out_dir)      # unchanged feed files are not regenerated
-    plan = plan_feeds(site, renderer.render, memo)
+    plan = plan_feeds(                              # cache misses are rendered on every core first
+        site, renderer.render, memo, prepare=lambda posts: prerender(renderer, posts, config.build.jobs),
+    )
     problems = [*site.problems, *plan.problems, *memo.notices]
     if plan.errors and not keep_going:
         raise BuildError(problems)

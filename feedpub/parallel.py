@@ -62,3 +62,60 @@ def parse_many(items: Sequence[tuple[Path, str]], context: ParseContext, jobs: i
         # results, one core.
         return _parse_chunk((items, context))
     return [result for part in parts for result in part]
+
+
+# ---- rendering the posts the feeds contain -------------------------------------------
+
+RENDER_THRESHOLD = 6   # cache misses; one post costs ~30-70 ms to render, a fork ~20 ms
+
+_site_for_workers = None   # set before the pool forks: workers inherit it, nothing is pickled
+
+
+def _render_chunk(args: tuple[list[int], Path]) -> int:
+    from .render import Renderer
+
+    indexes, cache_dir = args
+    posts = _site_for_workers[1]  # type: ignore[index]
+    renderer = Renderer(_site_for_workers[0], cache_dir=cache_dir)  # type: ignore[index]
+    done = 0
+    for i in indexes:
+        try:
+            renderer.render(posts[i])
+            done += 1
+        except Exception:  # noqa: BLE001 - the build renders it again and reports the error
+            continue
+    return done
+
+
+def prerender(renderer, posts: list, jobs: int = 0) -> int:  # noqa: ANN001
+    """Render the render-cache misses among ``posts`` in worker processes.
+
+    The workers only fill the disk cache (``renderer.cache``); the build then renders as
+    usual and finds hits, so results, warnings and errors are exactly those of a serial
+    build (a post that fails in a worker is simply rendered, and fails, again). Nothing
+    happens without a disk cache, with ``[build] jobs = 1``, on one core, or for fewer
+    than ``RENDER_THRESHOLD`` misses. Returns how many posts the workers rendered.
+    """
+    global _site_for_workers
+    if renderer.cache is None:
+        return 0
+    misses = [p for p in posts if p.content_hash and not renderer.is_cached(p)]
+    workers = workers_for(len(misses), jobs) if jobs else (
+        workers_for(THRESHOLD, 0) if len(misses) >= RENDER_THRESHOLD else 1)
+    if workers <= 1:
+        return 0
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" not in methods:
+        return 0   # spawn would pickle the whole site to every worker: not worth it
+    # Interleaved chunks: neighbours in the feed tend to be alike in size.
+    chunks = [(list(range(w, len(misses), workers)), renderer.cache.dir.parent) for w in range(workers)]
+    _site_for_workers = (renderer.site, misses)
+    try:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return sum(pool.map(_render_chunk, chunks))
+    except (OSError, RuntimeError):
+        return 0   # the build renders them itself
+    finally:
+        _site_for_workers = None

@@ -181,6 +181,13 @@ class Renderer:
         return self._md_adapter
 
     # ---- public ---------------------------------------------------------------------
+    def is_cached(self, post: Post) -> bool:
+        """Whether ``render(post)`` would be a disk-cache hit (nothing is rendered)."""
+        if self.cache is None or not post.content_hash:
+            return False
+        entry = self.cache.get(self._key(post))
+        return entry is not None and self._still_valid(entry)
+
     def render(self, post: Post) -> RenderedPost:
         """The post's HTML; raises RenderError naming the file when it cannot be rendered."""
         memo_key = (post.relpath, post.content_hash)

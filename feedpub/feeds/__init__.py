@@ -76,11 +76,18 @@ class FeedPlan:
         return [p for p in self.problems if p.severity == "error"]
 
 
-def plan_feeds(site: Site, render: Render, memo: "FeedMemo | None" = None) -> FeedPlan:
+def plan_feeds(
+    site: Site,
+    render: Render,
+    memo: "FeedMemo | None" = None,
+    prepare: "Callable[[list[Post]], object] | None" = None,
+) -> FeedPlan:
     """Every feed file's bytes. Render errors become error Problems; those posts are left out.
 
     ``memo`` (``feedpub.feed_memo``): files whose document is unchanged since the last
-    build are read back instead of generated (same bytes).
+    build are read back instead of generated (same bytes). ``prepare`` is called once
+    with every post the feeds contain before any is rendered (the build uses it to
+    render cache misses on every core: ``feedpub.parallel.prerender``).
     """
     plan = FeedPlan()
     rendered: dict[str, RenderedPost] = {}
@@ -88,6 +95,9 @@ def plan_feeds(site: Site, render: Render, memo: "FeedMemo | None" = None) -> Fe
     while True:
         selection_problems: list[Problem] = []
         specs = select_feeds(site, exclude=frozenset(failed), problems=selection_problems)
+        if prepare is not None:
+            prepare(list({post.id: post for spec in specs for post in spec.posts}.values()))
+            prepare = None
         new_failure = False
         for spec in specs:
             for post in spec.posts:
