@@ -19,11 +19,13 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## make demo: build the sample blog's feeds and a digest into public/, send it to outbox/
+## make demo: build the sample blog's feeds and a digest into public/, send it to outbox/,
+## then build again so public/digests/ holds the web copy of the digest just sent
 demo: $(VENV)/.installed
 	$(VENV)/bin/feedpub build
 	$(VENV)/bin/feedpub digest --last 2
 	FEEDPUB_UNSUBSCRIBE_SECRET=$${FEEDPUB_UNSUBSCRIBE_SECRET:-demo-only-not-secret} $(VENV)/bin/feedpub send --last 2 --yes
+	$(VENV)/bin/feedpub build
 
 ## make test: the whole suite
 test: $(VENV)/.installed-test
