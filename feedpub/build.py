@@ -13,6 +13,7 @@ ones are published, and the report's ``ok`` is False so the CLI still exits 1.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -84,12 +85,22 @@ def build(
     error, unless ``keep_going``; raises ``OutputError`` when a file cannot be written
     (the previous files are then left as they were).
     """
+    from .parallel import frozen_heap
+
+    with frozen_heap():   # the scanned site is not garbage: the cyclic GC need not walk it
+        return _build(config, now, out_dir=out_dir, future=future, drafts=drafts, keep_going=keep_going)
+
+
+def _build(
+    config: Config, now: datetime, *, out_dir: Path | None, future: bool | None, drafts: bool | None, keep_going: bool,
+) -> BuildReport:
     from .posts import scan          # imported here: scanning pulls in YAML/Markdown stacks
     from .parallel import prerender
     from .render import Renderer
 
     out_dir = Path(out_dir) if out_dir is not None else config.out_dir
     site = scan(config, now, future=future, drafts=drafts, cache_dir=config.cache_dir)
+    gc.freeze()
     if site.errors and not keep_going:
         raise BuildError(list(site.problems))
 

@@ -13,9 +13,11 @@ N uses N workers whatever the size.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .posts import ParseContext, ParseResult, parse_file
@@ -119,3 +121,20 @@ def prerender(renderer, posts: list, jobs: int = 0) -> int:  # noqa: ANN001
         return 0   # the build renders them itself
     finally:
         _site_for_workers = None
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Let a build ``gc.freeze()`` what it keeps for its whole length (``build`` freezes
+    the scanned site); everything is unfrozen when the build ends, so a long-running
+    host (``feedpub serve``) collects it later as usual.
+
+    A site of 10,000 posts is about half a million objects. None of them is garbage
+    during the build, yet each full collection of the cyclic GC walks them all, several
+    times per build: 0.1-0.3 s of a 0.5 s rebuild. Frozen objects are skipped (and a
+    forked worker does not copy their pages just to update GC headers).
+    """
+    try:
+        yield
+    finally:
+        gc.unfreeze()

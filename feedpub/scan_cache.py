@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import gc
 import hashlib
 import io
 import os
@@ -216,27 +217,9 @@ class ScanCache:
         self.notices.append(Problem(str(self.path), None, message, severity="notice"))
 
 
-# Post(path, *fields) runs the frozen dataclass __init__ (one object.__setattr__ a field);
-# filling the slots directly gives the same object in a third of the time, which is most
-# of a cached scan at 10,000 posts. Only while Post has no __post_init__ to run.
-_SET_SOURCE = Post.__dict__["source"].__set__
-_SETTERS = tuple(Post.__dict__[name].__set__ for name in _NAMES)
-_FAST = not hasattr(Post, "__post_init__")
-
-
-def _post(path: Path, fields: tuple[Any, ...]) -> Post:
-    if not _FAST:
-        return Post(path, *fields)
-    post = object.__new__(Post)
-    _SET_SOURCE(post, path)
-    for setter, value in zip(_SETTERS, fields):
-        setter(post, value)
-    return post
-
-
 def _result(path: Path, relpath: str, entry: Entry) -> ParseResult:
     fields = entry[3]
-    return ParseResult(relpath, None if fields is None else _post(path, fields), entry[4], entry[5])
+    return ParseResult(relpath, None if fields is None else Post(path, *fields), entry[4], entry[5])
 
 
 def _entry(size: int, mtime: int, digest: str, result: ParseResult) -> Entry:
@@ -263,6 +246,26 @@ def parse_all(
 
     if cache_dir is None:
         return parse_many(files, context, jobs), []
+    # Tens of thousands of small tuples, dicts and Posts are created below and none of them
+    # is garbage: the cyclic GC would walk them over and over (40% of a cached scan).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_all(files, context, cache_dir, jobs, stats)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _parse_all(
+    files: Sequence[tuple[Path, str]],
+    context: ParseContext,
+    cache_dir: Path,
+    jobs: int,
+    stats: dict[str, tuple[int, int]] | None,
+) -> tuple[list[ParseResult], list[Problem]]:
+    from .parallel import parse_many
+
     cache = ScanCache(cache_dir, context)
     cache.load()
     old = cache.entries
