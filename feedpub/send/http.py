@@ -26,6 +26,7 @@ import httpx
 
 from ..config import SendConfig
 from ..errors import CredentialsError, ProviderError
+from . import retry
 
 log = logging.getLogger("feedpub.send.http")
 
@@ -69,23 +70,13 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 def parse_retry_after(response: httpx.Response) -> float | None:
     """Seconds from ``Retry-After`` (delta-seconds or an HTTP-date, relative to ``Date``)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
         sent = parsedate_to_datetime(response.headers.get_list("Date")[0])
-    except (TypeError, ValueError, KeyError, IndexError):
-        return None  # an HTTP-date without the server's Date to measure from: let the engine back off
-    if when.tzinfo is None:  # "-0000" means UTC with no zone known
-        when = when.replace(tzinfo=timezone.utc)
-    if sent.tzinfo is None:
+    except (TypeError, ValueError, IndexError):
+        sent = None  # an HTTP-date without the server's Date to measure from: let the engine back off
+    if sent is not None and sent.tzinfo is None:  # "-0000" means UTC with no zone known
         sent = sent.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - sent).total_seconds())
+    return retry.parse_retry_after(response.headers.get("Retry-After"), now=sent)
 
 
 def summarize_error(response: httpx.Response, secrets: Iterable[str] = ()) -> str:
