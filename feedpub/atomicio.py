@@ -6,14 +6,18 @@ a file, and never a stray temp file after an error we can see.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
 from .errors import OutputError
+
+STALE_TEMP_SECONDS = 600
+_INTACT = "; the previous file(s) are intact"
 
 
 def write_bytes(path: Path, data: bytes) -> bool:
@@ -21,14 +25,8 @@ def write_bytes(path: Path, data: bytes) -> bool:
 
     Unchanged files are not rewritten, so their mtime (and HTTP caches) stay put.
     """
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    with open_atomic(path, "wb") as fh:
-        fh.write(data)
-    return True
+    path = Path(path)
+    return write_many({path: data})[path]
 
 
 def write_text(path: Path, text: str) -> bool:
@@ -39,15 +37,7 @@ def write_text(path: Path, text: str) -> bool:
 def open_atomic(path: Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temp file that replaces ``path`` when the block ends without error."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            path=str(path),
-            hint="check that the output folder exists and is writable",
-        ) from exc
+    fd, tmp = _temp_beside(path)
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as fh:
@@ -59,29 +49,21 @@ def open_atomic(path: Path, mode: str = "wb") -> Iterator[IO]:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            path=str(path),
-            hint="free some disk space or fix the folder's permissions; the previous file is intact",
-        ) from exc
+        raise _error(path, exc, "free some disk space or fix the folder's permissions") from exc
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-STALE_TEMP_SECONDS = 600
-
-
-def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
+def write_many(files: Mapping[Path, bytes]) -> dict[Path, bool]:
     """Replace several files together: all new bytes reach the disk before any is renamed.
 
     Every changed file is first written to a temp file beside it and fsync'd; only when
     all of them are on disk are they renamed into place. A full disk or an unwritable
     folder therefore leaves *every* previous file as it was (not half a set of feeds),
     and no temp file behind. Temp files a killed run left (older than ten minutes) are
-    removed.
-    Returns {path: changed}; unchanged files are not rewritten.
+    removed. Returns {path: changed}; unchanged files are not rewritten.
     """
     changed: dict[Path, bool] = {}
     staged: list[tuple[str, Path]] = []
@@ -94,28 +76,7 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
                     continue
             except OSError:
                 pass
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot write: cannot create its folder {path.parent}: {exc.strerror or exc}",
-                    path=str(path),
-                    hint="check that the output folder is a folder and writable; the previous files are intact",
-                ) from exc
-            try:
-                for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
-                    # Older than any live build's staging: left by a killed one. (A fresh
-                    # temp may belong to a build running right now; it is left alone.)
-                    with contextlib.suppress(OSError):
-                        if time.time() - stale.stat().st_mtime > STALE_TEMP_SECONDS:
-                            stale.unlink()
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot write: {exc.strerror or exc}",
-                    path=str(path),
-                    hint="check that the output folder is writable; the previous files are intact",
-                ) from exc
+            fd, tmp = _temp_beside(path, clean_stale=True)
             staged.append((tmp, path))
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -124,17 +85,13 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
                     os.fsync(fh.fileno())
                 os.chmod(tmp, 0o644)
             except OSError as exc:
-                raise OutputError(
-                    f"cannot write: {exc.strerror or exc}",
-                    path=str(path),
-                    hint="free some disk space or fix the folder's permissions; the previous files are intact",
-                ) from exc
+                raise _error(path, exc, "free some disk space or fix the folder's permissions") from exc
             changed[path] = True
         for tmp, path in staged:
             try:
                 os.replace(tmp, path)
             except OSError as exc:
-                raise OutputError(f"cannot replace: {exc.strerror or exc}", path=str(path)) from exc
+                raise _error(path, exc, "fix the folder's permissions", verb="cannot replace") from exc
     except BaseException:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
@@ -145,11 +102,28 @@ def write_many(files: "dict[Path, bytes]") -> dict[Path, bool]:
     return changed
 
 
-def glob_escape(name: str) -> str:
-    """``name`` with glob wildcards escaped (file names may contain [ ] * ?)."""
-    import glob
+def _temp_beside(path: Path, *, clean_stale: bool = False) -> tuple[int, str]:
+    """A new temp file in ``path``'s folder (created if needed), as (fd, name)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _error(path, exc, "check that the output folder is a folder and writable",
+                     verb=f"cannot write: cannot create its folder {path.parent}") from exc
+    try:
+        if clean_stale:
+            for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+                # Older than any live build's staging: left by a killed one. (A fresh
+                # temp may belong to a build running right now; it is left alone.)
+                with contextlib.suppress(OSError):
+                    if time.time() - stale.stat().st_mtime > STALE_TEMP_SECONDS:
+                        stale.unlink()
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _error(path, exc, "check that the output folder is writable") from exc
 
-    return glob.escape(name)
+
+def _error(path: Path, exc: OSError, remedy: str, *, verb: str = "cannot write") -> OutputError:
+    return OutputError(f"{verb}: {exc.strerror or exc}", path=str(path), hint=remedy + _INTACT)
 
 
 def fsync_dir(path: Path) -> None:
