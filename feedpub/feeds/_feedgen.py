@@ -180,3 +180,27 @@ def serialize(tree: etree._ElementTree, *, stylesheet: str = "") -> bytes:
 
 def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def insert_feed_links(anchor: etree._Element, doc: FeedDoc, fmt: str, media_type: str) -> dict[str, str]:
+    """Add the WebSub hub and RFC 5005 archive links after ``anchor`` (an atom:link).
+
+    Both Atom and RSS carry them as atom:link elements; an archive page also gets
+    ``<fh:archive/>``. Returns the extra namespaces used, for ``cleanup_namespaces``.
+    """
+    links = doc.links(fmt)
+    for rel, href in (("hub", doc.hub), ("current", links.current), ("prev-archive", links.prev),
+                      ("next-archive", links.next)):
+        if href:
+            link = etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel)
+            if rel != "hub":
+                link.set("type", media_type)
+            anchor.addnext(link)
+            anchor = link
+    used: dict[str, str] = {}
+    if links.is_archive:
+        anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
+        used["fh"] = FH_NS
+    if any(e.image for e in doc.entries):
+        used["media"] = MEDIA_NS
+    return used

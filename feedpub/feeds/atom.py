@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, atom_entry, atom_tree, serialize
+from ._feedgen import ATOM_NS, MEDIA_NS, atom_entry, atom_tree, insert_feed_links, serialize
 from .document import EntryDoc, FeedDoc
 
 A = f"{{{ATOM_NS}}}"
@@ -30,22 +30,7 @@ def atom_bytes(doc: FeedDoc, cache: dict | None = None) -> bytes:
     tree = atom_tree(doc, doc.urls["atom"], entries)
     root = tree.getroot()
     anchor = root.findall(f"{A}link")[-1]
-    links = doc.links("atom")
-    extra = [("hub", doc.hub), ("current", links.current), ("prev-archive", links.prev),
-             ("next-archive", links.next)]
-    for rel, href in extra:
-        if href:
-            link = etree.Element(f"{A}link", href=href, rel=rel)
-            if rel != "hub":
-                link.set("type", "application/atom+xml")
-            anchor.addnext(link)
-            anchor = link
-    used = {}
-    if links.is_archive:
-        anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
-        used["fh"] = FH_NS
-    if any(e.image for e in doc.entries):
-        used["media"] = MEDIA_NS
+    used = insert_feed_links(anchor, doc, "atom", "application/atom+xml")
     etree.cleanup_namespaces(tree, top_nsmap=used or None)
     return serialize(tree, stylesheet=doc.stylesheets.get("atom", ""))
 

@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-from ._feedgen import ATOM_NS, FH_NS, MEDIA_NS, rss_item, rss_tree, serialize
+from ._feedgen import ATOM_NS, MEDIA_NS, insert_feed_links, rss_item, rss_tree, serialize
 from .document import EntryDoc, FeedDoc
 
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -32,23 +32,9 @@ def rss_bytes(doc: FeedDoc, cache: dict | None = None) -> bytes:
     channel = tree.getroot().find("channel")
     anchor = channel.find(f"{{{ATOM_NS}}}link")
     anchor.set("type", "application/rss+xml")
-    links = doc.links("rss")
-    for rel, href in (("hub", doc.hub), ("current", links.current), ("prev-archive", links.prev),
-                      ("next-archive", links.next)):
-        if href:
-            link = etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel)
-            if rel != "hub":
-                link.set("type", "application/rss+xml")
-            anchor.addnext(link)
-            anchor = link
-    used = {}
-    if links.is_archive:
-        anchor.addnext(etree.Element(f"{{{FH_NS}}}archive"))
-        used["fh"] = FH_NS
+    used = insert_feed_links(anchor, doc, "rss", "application/rss+xml")
     if any(e.authors for e in doc.entries):
         used["dc"] = DC_NS
-    if any(e.image for e in doc.entries):
-        used["media"] = MEDIA_NS
     etree.cleanup_namespaces(tree, top_nsmap=used or None)
     return _hex_refs_in_titles(serialize(tree, stylesheet=doc.stylesheets.get("rss", "")))
 
