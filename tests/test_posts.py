@@ -86,6 +86,14 @@ def test_dates_with_offsets_use_the_site_day_in_urls(make_site, now):
     assert "/2024/07/19/" in post.url  # 05:30 UTC on the 19th
 
 
+def test_date_agreeing_with_the_file_name_as_written_gives_no_notice(make_site, now):
+    # 23:30 -0600 is the 19th in the site's UTC zone, but it is the 18th as written.
+    site = site_of(make_site, now, {"posts/2024-07-18-a.md": "---\ndate: 2024-07-18 23:30:00 -0600\n---\n"})
+    assert [p for p in site.problems if "differs from the file name" in p.message] == []
+    site = site_of(make_site, now, {"posts/2024-07-17-a.md": "---\ndate: 2024-07-18 10:00:00 -0600\n---\n"})
+    assert [p.line for p in site.problems if "differs from the file name" in p.message] == [2]
+
+
 def test_file_not_a_post_is_skipped_with_a_notice(make_site, now):
     site = site_of(make_site, now, {
         "posts/about.md": "---\ntitle: About\n---\n",
