@@ -2,7 +2,10 @@
 
 For N in (1,000, 10,000) posts with per-category and per-tag feeds on: a cold build (no
 cache, no output), a no-change rebuild, and a rebuild after one post changed; each the
-median of several runs in fresh processes, with the peak RSS of the slowest. Then the
+median of several runs in fresh processes, with the peak RSS of the largest. ``median s``
+is the wall time of the build call, ``cpu s`` this process's CPU time in it (worker
+processes not counted; a steadier figure on a busy machine), ``process s`` adds
+interpreter start-up and imports. Then the
 digest of 10 posts and, when present, the send benchmark.
 
 Options: --sizes 1000,10000  --runs 5  --skip-send  --profile (cProfile's top entries of
@@ -33,12 +36,17 @@ TARGETS = {  # (posts, scenario) -> seconds, from the performance issue
 PEAK_TARGET_MB = 120
 
 
-def run_once(root: Path, *extra: str) -> dict:
+def bench_env() -> dict[str, str]:
     # Bytecode as an installed package has it: a shell with PYTHONDONTWRITEBYTECODE=1
     # would otherwise recompile every feedpub module in every run (~0.15 s here), which
     # no CI job that pip-installs feedpub pays. The .pyc files go to the corpus folder.
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPYCACHEPREFIX=str(CORPUS / "pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def run_once(root: Path, *extra: str) -> dict:
+    env = bench_env()
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.run_one", str(root), *extra],
         cwd=HERE.parent, env=env, capture_output=True, text=True, check=False,
@@ -72,6 +80,7 @@ def scenario(root: Path, name: str, runs: int) -> dict:
     return {
         "wall": statistics.median(walls),
         "process": statistics.median(r["process"] for r in results),
+        "cpu": statistics.median(r["cpu"] for r in results),
         "peak_mb": max(r["peak_mb"] for r in results),
     }
 
@@ -86,7 +95,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    print(f"{'posts':>7} {'scenario':<12} {'median s':>9} {'process s':>10} {'peak MB':>8}  target")
+    print(f"load average at start: {_load()}")
+    print(f"{'posts':>7} {'scenario':<12} {'median s':>9} {'cpu s':>6} {'process s':>10} {'peak MB':>8}  target")
     for n in sizes:
         root = generate(CORPUS / f"posts-{n}", n)
         for name in ("cold", "no change", "one changed"):
@@ -97,11 +107,12 @@ def main() -> None:
             verdict = "" if target is None else (f"<= {target} s " + ("met" if r["wall"] <= target else "MISSED"))
             if n == 10_000 and name == "cold":
                 verdict += f"; peak <= {PEAK_TARGET_MB} MB " + ("met" if r["peak_mb"] <= PEAK_TARGET_MB else "MISSED")
-            print(f"{n:>7} {name:<12} {r['wall']:>9.3f} {r['process']:>10.3f} {r['peak_mb']:>8.1f}  {verdict}", flush=True)
+            print(f"{n:>7} {name:<12} {r['wall']:>9.3f} {r['cpu']:>6.3f} {r['process']:>10.3f} {r['peak_mb']:>8.1f}  {verdict}", flush=True)
 
     root = generate(CORPUS / f"posts-{sizes[0]}", sizes[0])
     d = statistics.median(run_once(root, "--digest", "10")["wall"] for _ in range(args.runs))
     print(f"{'':>7} {'digest of 10':<12} {d:>9.3f}")
+    print(f"load average at end: {_load()}")
 
     if args.profile:
         profile(generate(CORPUS / f"posts-{sizes[-1]}", sizes[-1]))
@@ -110,15 +121,24 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "benchmarks.bench_send"], cwd=HERE.parent, check=False)
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def profile(root: Path) -> None:
     reset(root)
-    print(f"\nprofile of one cold build of {root.name} (top 15 by cumulative time):")
+    print(f"\nprofile of one cold build of {root.name}, serial ([build] jobs = 1: cProfile sees one process);"
+          " top 25 by cumulative, then top 20 by own time:")
     code = (
         "import cProfile,pstats,sys;from benchmarks.run_one import main;"
-        f"cProfile.run('main([{str(root)!r}])','/tmp/feedpub-bench.prof');"
-        "pstats.Stats('/tmp/feedpub-bench.prof').sort_stats('cumulative').print_stats(15)"
+        f"cProfile.run({'main(' + repr([str(root), '--jobs', '1']) + ')'!r},'/tmp/feedpub-bench.prof');"
+        "s=pstats.Stats('/tmp/feedpub-bench.prof');s.sort_stats('cumulative').print_stats(25);"
+        "s.sort_stats('tottime').print_stats(20)"
     )
-    subprocess.run([sys.executable, "-c", code], cwd=HERE.parent, check=False)
+    subprocess.run([sys.executable, "-c", code], cwd=HERE.parent, env=bench_env(), check=False)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Run one measured build in this (fresh) process and print its figures as JSON.
 
-Usage: python -m benchmarks.run_one SITE_ROOT [--digest N]
+Usage: python -m benchmarks.run_one SITE_ROOT [--digest N] [--jobs N]
 
 Wall time covers the library call (scan, render, write) without interpreter start-up;
 ``process`` adds start-up and imports, as a CI job sees it. Peak RSS is this process's.
@@ -24,6 +24,8 @@ def main(argv: list[str]) -> None:
     from feedpub.config import load_config
 
     config = load_config(root / "feedpub.toml", root=root)
+    if "--jobs" in argv:  # the profile runs serially: cProfile sees only this process
+        config = config.replace(build={"jobs": int(argv[argv.index("--jobs") + 1])})
     t0 = time.perf_counter()
     c0 = time.process_time()
     if "--digest" in argv:

@@ -2,7 +2,8 @@
 
     parse_all(files, context, cache_dir=..., jobs=...) -> (results, notices)
 
-One file, ``<cache_dir>/scan.bin``, loaded with one read: for every post file its
+``<cache_dir>/scan.bin`` (plus a small ``scan-delta.bin`` of recent changes, see
+``ScanCache``), each loaded with one read, holds for every post file its
 relpath -> (size, mtime_ns, sha256, the parse result as plain tuples). A build then
 
 * only ``stat``\\ s a file whose size and mtime match the entry (the no-change rebuild);
@@ -52,6 +53,8 @@ from .source import read_bytes
 
 MAGIC = b"feedpub-scan-cache/1\n"
 FILENAME = "scan.bin"
+DELTA_FILENAME = "scan-delta.bin"
+DELTA_MAX = 64            # entries; or 5% of the posts, whichever is more
 RACY_NS = 2_000_000_000   # mtime this close to the cache's write time: check by hash
 _DIGEST = 32
 
@@ -153,68 +156,112 @@ def loads(data: bytes) -> Any:
 
 
 class ScanCache:
-    """Load once, look up per file, save once if anything changed."""
+    """Load once, look up per file, save once if anything changed.
+
+    Two files: ``scan.bin``, every entry, and ``scan-delta.bin``, the entries that
+    differ from it (and the relpaths gone), written instead of the whole cache while they
+    are few. Re-pickling 10,000 entries to record one edited post would cost more than
+    the rest of that rebuild; the delta is a few hundred bytes. The delta names the base
+    it applies to (a random id in the base), so a delta beside another base is ignored.
+    Either file failing its checks only costs speed: every entry is still checked
+    against its file's stat or hash before it is used.
+    """
 
     def __init__(self, cache_dir: Path, context: ParseContext) -> None:
         self.path = Path(cache_dir) / FILENAME
+        self.delta_path = Path(cache_dir) / DELTA_FILENAME
         self.key = settings_key(context)
-        self.entries: dict[str, Entry] = {}
+        self.entries: dict[str, Entry] = {}       # base + delta: what lookups see
+        self.base: dict[str, Entry] = {}
+        self.base_id = ""
         self.notices: list[Problem] = []
         self.dirty = False
 
-    def load(self) -> None:
+    def _read(self, path: Path, what: str) -> Any:
+        """The unpickled (key, ...) tuple, or None (missing, other settings, or corrupt: notice)."""
         try:
-            with open(self.path, "rb") as fh:
+            with open(path, "rb") as fh:
                 data = fh.read()
         except FileNotFoundError:
-            return
+            return None
         except OSError as exc:
-            self._notice(f"cannot read the scan cache ({exc.strerror or exc}); scanning every post")
-            return
+            self._notice(f"cannot read the {what} ({exc.strerror or exc}); scanning without it")
+            return None
         try:
             value = loads(data)
-            if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict)):
+            if not (isinstance(value, tuple) and len(value) == 4 and isinstance(value[2], dict)
+                    and isinstance(value[1], str) and isinstance(value[3], list)):
                 raise ValueError("unexpected content")
-            key, entries = value
-            if key != self.key:
+            if value[0] != self.key:
                 self.dirty = True   # other settings or another feedpub: silently re-parse
-                return
-            for relpath, entry in entries.items():
-                if not (type(relpath) is str and type(entry) is tuple and len(entry) == 6
-                        and type(entry[0]) is int and type(entry[1]) is int and type(entry[2]) is str
-                        and (entry[3] is None or (type(entry[3]) is tuple and len(entry[3]) == _POST_FIELDS))
-                        and type(entry[4]) is tuple and all(type(p) is Problem for p in entry[4])
-                        and (entry[5] is None or type(entry[5]) is str)):
-                    raise ValueError(f"malformed entry for {relpath!r}")
+                return None
+            _check(value[2])
+            if not all(type(r) is str for r in value[3]):
+                raise ValueError("unexpected content")
         except ValueError as exc:
-            self._notice(f"ignoring the scan cache {self.path} ({exc}); every post is scanned again and the cache rebuilt")
+            self._notice(f"ignoring the {what} {path} ({exc}); its posts are scanned again and it is rewritten")
             self.dirty = True
+            return None
+        return value
+
+    def load(self) -> None:
+        base = self._read(self.path, "scan cache")
+        if base is None:
             return
-        self.entries = entries
+        self.base_id, self.base = base[1], base[2]
+        self.entries = self.base
+        delta = self._read(self.delta_path, "scan cache delta")
+        if delta is not None and delta[1] == self.base_id:
+            merged = dict(self.base)
+            merged.update(delta[2])
+            for relpath in delta[3]:
+                merged.pop(relpath, None)
+            self.entries = merged
 
     def save(self, entries: dict[str, Entry]) -> None:
+        base = self.base
+        changed = {k: v for k, v in entries.items() if base.get(k) is not v}
+        gone = [k for k in base if k not in entries]
+        if self.base_id and len(changed) + len(gone) <= max(DELTA_MAX, len(entries) // 20):
+            self._write(self.delta_path, (self.key, self.base_id, changed, gone))
+            return
+        self._write(self.path, (self.key, os.urandom(8).hex(), entries, []))
+        with contextlib.suppress(OSError):
+            os.unlink(self.delta_path)
+
+    def _write(self, path: Path, value: tuple[Any, ...]) -> None:
         try:
-            data = dumps((self.key, entries))
+            data = dumps(value)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
-            self._notice(f"cannot store the scan cache ({exc}); the next build scans every post again")
+            self._notice(f"cannot store the scan cache ({exc}); the next build scans these posts again")
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-scan-", dir=self.path.parent)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-scan-", dir=path.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
-                os.replace(tmp, self.path)
+                os.replace(tmp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
         except OSError as exc:
             # A cache that cannot be written costs speed, never the build.
-            self._notice(f"cannot write the scan cache {self.path} ({exc.strerror or exc}); the next build scans every post again")
+            self._notice(f"cannot write the scan cache {path} ({exc.strerror or exc}); the next build scans every post again")
 
     def _notice(self, message: str) -> None:
         self.notices.append(Problem(str(self.path), None, message, severity="notice"))
+
+
+def _check(entries: dict[Any, Any]) -> None:
+    for relpath, entry in entries.items():
+        if not (type(relpath) is str and type(entry) is tuple and len(entry) == 6
+                and type(entry[0]) is int and type(entry[1]) is int and type(entry[2]) is str
+                and (entry[3] is None or (type(entry[3]) is tuple and len(entry[3]) == _POST_FIELDS))
+                and type(entry[4]) is tuple and all(type(p) is Problem for p in entry[4])
+                and (entry[5] is None or type(entry[5]) is str)):
+            raise ValueError(f"malformed entry for {relpath!r}")
 
 
 def _result(path: Path, relpath: str, entry: Entry) -> ParseResult:
@@ -292,7 +339,7 @@ def _parse_all(
             results[i] = _result(path, relpath, entry)
             new[relpath] = entry
             continue
-        changed = True
+        was_changed, changed = changed, True
         if entry is not None and entry[0] == size and size <= context.max_bytes:
             # same size, another mtime (or a racy one): the bytes decide
             try:
@@ -304,6 +351,8 @@ def _parse_all(
             if digest == entry[2]:
                 results[i] = _result(path, relpath, entry)
                 new[relpath] = (size, mtime if mtime < racy_before else -1, *entry[2:])  # type: ignore[assignment]
+                if entry[1] == -1:
+                    changed = was_changed  # a racy entry confirmed: not worth rewriting the whole cache
                 continue
             results[i] = parse_bytes(data, path, relpath, context)
             hashes[i] = digest

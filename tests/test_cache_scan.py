@@ -343,3 +343,32 @@ def test_prerender_fills_the_render_cache_in_workers(make_site, now) -> None:
     assert all(renderer.is_cached(p) for p in posts)
     assert prerender(renderer, posts, jobs=2) == 0          # all hits: no pool at all
     assert prerender(Renderer(site, cache_dir=None), posts, jobs=2) == 0
+
+
+def test_a_few_changes_go_to_the_delta_and_many_rewrite_the_base(site: Path, now, monkeypatch) -> None:
+    from feedpub.scan_cache import DELTA_FILENAME
+
+    config = config_of(site)
+    scan(config, now, cache_dir=config.cache_dir)
+    base = (config.cache_dir / FILENAME).read_bytes()
+    target = site / "posts" / "2024-03-05-post-4.md"
+    target.write_text(target.read_text("utf-8").replace("Post 4 ", "Post four "), "utf-8")
+    (site / "posts" / "2024-03-06-post-5.md").unlink()
+    after = scan(config, now, cache_dir=config.cache_dir)
+    assert (config.cache_dir / FILENAME).read_bytes() == base          # the base untouched
+    assert (config.cache_dir / DELTA_FILENAME).is_file()
+    again = scan(config, now, cache_dir=config.cache_dir)
+    assert again == after == scan(config, now)
+    assert any(p.title.startswith("Post four") for p in again.posts)
+    # a damaged delta: a notice, and still the right posts (every entry is checked anyway)
+    (config.cache_dir / DELTA_FILENAME).write_bytes(b"junk")
+    damaged = scan(config, now, cache_dir=config.cache_dir)
+    assert damaged.posts == after.posts
+    assert any("delta" in p.message for p in damaged.problems)
+    # many changes (more than DELTA_MAX, or 5% of the posts): a new base, no delta
+    monkeypatch.setattr(feedpub.scan_cache, "DELTA_MAX", 3)
+    for path in sorted((site / "posts").glob("2024-03-*.md")):
+        path.write_text(path.read_text("utf-8") + "\nMore.\n", "utf-8")
+    scan(config, now, cache_dir=config.cache_dir)
+    assert (config.cache_dir / FILENAME).read_bytes() != base
+    assert not (config.cache_dir / DELTA_FILENAME).exists()
