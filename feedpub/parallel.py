@@ -138,3 +138,19 @@ def frozen_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+@contextlib.contextmanager
+def gc_paused_then_frozen() -> Iterator[None]:
+    """No cyclic GC while the block runs, then ``gc.freeze()`` what it made (inside
+    ``frozen_heap``, which unfreezes). For the scan: 10,000 posts are ~500,000 objects
+    and none is garbage, but every collection the allocations trigger walks them all
+    (``assemble`` measured 0.26 s with collections, 0.04 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
