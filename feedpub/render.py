@@ -182,11 +182,20 @@ class Renderer:
 
     # ---- public ---------------------------------------------------------------------
     def is_cached(self, post: Post) -> bool:
-        """Whether ``render(post)`` would be a disk-cache hit (nothing is rendered)."""
+        """Whether ``render(post)`` would be a disk-cache hit (nothing is rendered).
+
+        A hit is kept in the in-memory memo, so the ``render(post)`` that follows does
+        not read the entry again.
+        """
         if self.cache is None or not post.content_hash:
             return False
         entry = self.cache.get(self._key(post))
-        return entry is not None and self._still_valid(entry)
+        if entry is None or not self._still_valid(entry):
+            return False
+        self.stats["cache_hits"] += 1
+        rendered = RenderedPost(post, entry.html, entry.summary_html, entry.summary_text, entry.warnings)
+        self._remember((post.relpath, post.content_hash), rendered)
+        return True
 
     def render(self, post: Post) -> RenderedPost:
         """The post's HTML; raises RenderError naming the file when it cannot be rendered."""
