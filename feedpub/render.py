@@ -25,6 +25,7 @@ depth) is a RenderError in milliseconds (``sanitize.check_depth``).
 from __future__ import annotations
 
 import ctypes
+import os
 import re
 import threading
 import time
@@ -123,6 +124,18 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def _new_watchdog_after_fork() -> None:
+    # A forked worker (feedpub.parallel renders cache misses in a pool) inherits the
+    # watchdog's lock in whatever state the parent's watchdog thread had it, but not the
+    # thread: a fresh watchdog, so the child's first render can never wait on that lock.
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_watchdog_after_fork)
 
 
 class Renderer:

@@ -372,3 +372,20 @@ def test_a_few_changes_go_to_the_delta_and_many_rewrite_the_base(site: Path, now
     scan(config, now, cache_dir=config.cache_dir)
     assert (config.cache_dir / FILENAME).read_bytes() != base
     assert not (config.cache_dir / DELTA_FILENAME).exists()
+
+
+def test_a_forked_worker_gets_its_own_render_watchdog() -> None:
+    """The parent's watchdog lock may be held at fork time; the child must not share it."""
+    import feedpub.render as render
+
+    render._WATCHDOG.stop(render._WATCHDOG.start(5.0))   # the parent's watchdog thread runs
+    parent = render._WATCHDOG
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # child: a fresh watchdog, usable at once
+        ok = render._WATCHDOG is not parent and render._WATCHDOG.stop(render._WATCHDOG.start(5.0)) is False
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
