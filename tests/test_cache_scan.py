@@ -389,3 +389,22 @@ def test_a_forked_worker_gets_its_own_render_watchdog() -> None:
     os.close(write)
     assert os.read(read, 1) == b"1"
     os.waitpid(pid, 0)
+
+
+def test_feedpub_build_does_not_import_other_commands_libraries(sample_site: Path) -> None:
+    """The CLI loads a command's module when it runs: `feedpub build` never imports
+    httpx (send, ping) or Jinja2/css-inline (digest); help still lists every command."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from feedpub.cli import main, cli\n"
+        "rc = main(['-q', 'build'])\n"
+        "print(rc, ','.join(m for m in ('httpx', 'jinja2', 'css_inline') if m in sys.modules))\n"
+        "print(len(cli.commands))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=sample_site, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}, check=True)
+    first, second = out.stdout.strip().splitlines()[-2:]
+    assert first == "0 "
+    assert int(second) >= 10          # asking for all commands loads all of them

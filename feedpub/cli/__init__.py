@@ -21,7 +21,53 @@ from .common import Ui, run_guarded
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class _LazyGroup(click.Group):
+    """Imports a command's module when that command runs, and every module only when
+    something asks for all of them (help, completion, ``cli.commands``).
+
+    The command modules import what their command needs (httpx for send and ping,
+    Jinja2 and css-inline for the digest): importing them all made every
+    ``feedpub build`` pay ~0.15 s for libraries it never calls.
+    """
+
+    _all_loaded = True   # _register() sets it False once the module names are known
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:
+        if not self._all_loaded:
+            self._all_loaded = True
+            for module in _MODULES:
+                _load(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._commands = value
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        self._commands[name or cmd.name] = cmd  # type: ignore[index]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self._commands.get(cmd_name)
+        if command is None and not self._all_loaded:
+            module = cmd_name.replace("-", "_")
+            if module in _MODULES:
+                _load(module)
+                command = self._commands.get(cmd_name)
+        return command if command is not None else self.commands.get(cmd_name)
+
+
+_MODULES: list[str] = []
+
+
+def _load(module_name: str) -> None:
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    command = getattr(module, "command", None)
+    if isinstance(command, click.Command):
+        cli.add_command(command)
+
+
+@click.group(cls=_LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="feedpub")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option("-v", "--verbose", count=True, help="Print more detail (repeat for more).")
@@ -35,13 +81,12 @@ def cli(ctx: click.Context, quiet: bool, verbose: int) -> None:
 
 
 def _register() -> None:
+    """Find the command modules (each named like its command, ``-`` as ``_``); load lazily."""
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name == "common":
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        command = getattr(module, "command", None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
+        _MODULES.append(info.name)
+    cli._all_loaded = False  # type: ignore[attr-defined]
 
 
 _register()
