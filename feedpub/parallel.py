@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -47,6 +46,8 @@ def parse_many(items: Sequence[tuple[Path, str]], context: ParseContext, jobs: i
     workers = workers_for(len(items), jobs)
     if workers <= 1:
         return _parse_chunk((items, context))
+    import multiprocessing   # here: only a big cold scan pays for importing it
+
     size = max(1, -(-len(items) // (workers * CHUNKS_PER_WORKER)))
     chunks = [(items[i:i + size], context) for i in range(0, len(items), size)]
     methods = multiprocessing.get_all_start_methods()
@@ -106,6 +107,8 @@ def prerender(renderer, posts: list, jobs: int = 0) -> int:  # noqa: ANN001
         workers_for(THRESHOLD, 0) if len(misses) >= RENDER_THRESHOLD else 1)
     if workers <= 1:
         return 0
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" not in methods:
         return 0   # spawn would pickle the whole site to every worker: not worth it
