@@ -63,7 +63,7 @@ class BuildConfig:
     drafts: bool = field(default=False, metadata=_doc("Publish drafts (draft: true)."))
     max_post_bytes: int = field(default=1_048_576, metadata=_doc("Posts larger than this are rejected.", min=1))
     render_timeout: float = field(default=10.0, metadata=_doc("Seconds one post may take to render before it is rejected.", min=0.1))
-    jobs: int = field(default=0, metadata=_doc("Worker processes for scanning many posts; 0 chooses by size.", min=0))
+    jobs: int = field(default=0, metadata=_doc("Worker processes for scanning many posts and rendering the feeds' cache misses; 0: every core, only above 600 posts or 6 renders; 1: none.", min=0))
 
 
 @dataclass(frozen=True)
