@@ -97,7 +97,7 @@ def code_key() -> str:
 
 
 def settings_key(context: ParseContext) -> str:
-    return hashlib.sha256(f"{code_key()}|{context!r}".encode()).hexdigest()
+    return hashlib.sha256(f"{code_key()}|{context.key()}".encode()).hexdigest()
 
 
 # ---- a pickle that cannot run code ----------------------------------------------------
