@@ -45,6 +45,7 @@ class _LazyGroup(click.Group):
         self._commands = value
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _accept_output_flags(cmd)
         self._commands[name or cmd.name] = cmd  # type: ignore[index]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -58,6 +59,29 @@ class _LazyGroup(click.Group):
 
 
 _MODULES: list[str] = []
+
+
+def _accept_output_flags(cmd: click.Command) -> None:
+    """Let ``feedpub build -q`` mean ``feedpub -q build``, as users of other tools expect.
+
+    The flags update the group's ``Ui`` (set before a subcommand parses its options).
+    """
+    names = {p.name for p in cmd.params}
+
+    def quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(Ui).quiet = True
+
+    def verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+        if value:
+            ctx.ensure_object(Ui).verbose += value
+
+    if "quiet" not in names:
+        cmd.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                                       callback=quiet, help="Print errors only."))
+    if "verbose" not in names:
+        cmd.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False,
+                                       callback=verbose, help="Print more detail (repeat for more)."))
 
 
 def _load(module_name: str) -> None:
