@@ -26,7 +26,7 @@ def write_bytes(path: Path, data: bytes) -> bool:
     Unchanged files are not rewritten, so their mtime (and HTTP caches) stay put.
     """
     path = Path(path)
-    return write_many({path: data})[path]
+    return write_many({path: data}, clean_stale=False)[path]
 
 
 def write_text(path: Path, text: str) -> bool:
@@ -56,14 +56,16 @@ def open_atomic(path: Path, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
-def write_many(files: Mapping[Path, bytes]) -> dict[Path, bool]:
+def write_many(files: Mapping[Path, bytes], *, clean_stale: bool = True) -> dict[Path, bool]:
     """Replace several files together: all new bytes reach the disk before any is renamed.
 
     Every changed file is first written to a temp file beside it and fsync'd; only when
     all of them are on disk are they renamed into place. A full disk or an unwritable
     folder therefore leaves *every* previous file as it was (not half a set of feeds),
-    and no temp file behind. Temp files a killed run left (older than ten minutes) are
-    removed. Returns {path: changed}; unchanged files are not rewritten.
+    and no temp file behind. With ``clean_stale``, temp files a killed run left (older
+    than ten minutes) are removed: that lists each folder, so single-file writes into
+    big folders (the outbox) skip it. Returns {path: changed}; unchanged files are not
+    rewritten.
     """
     changed: dict[Path, bool] = {}
     staged: list[tuple[str, Path]] = []
@@ -76,7 +78,7 @@ def write_many(files: Mapping[Path, bytes]) -> dict[Path, bool]:
                     continue
             except OSError:
                 pass
-            fd, tmp = _temp_beside(path, clean_stale=True)
+            fd, tmp = _temp_beside(path, clean_stale=clean_stale)
             staged.append((tmp, path))
             try:
                 with os.fdopen(fd, "wb") as fh:

@@ -1,6 +1,7 @@
 """Atomic writes: a failure leaves the previous file(s) and no temp file behind."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,15 @@ def test_write_many_skips_unchanged_files(tmp_path: Path) -> None:
     a, b = tmp_path / "a.xml", tmp_path / "b.xml"
     a.write_bytes(b"same")
     assert write_many({a: b"same", b: b"new"}) == {a: False, b: True}
+
+
+def test_single_file_writes_leave_other_temp_files_alone(tmp_path: Path) -> None:
+    # The outbox writes thousands of files into one folder, one at a time: a single-file
+    # write must not list the folder (that made sending quadratic in the readers).
+    old_temp = tmp_path / ".a.eml.123.tmp"
+    old_temp.write_bytes(b"left by a killed run")
+    os.utime(old_temp, (0, 0))
+    write_bytes(tmp_path / "a.eml", b"x")
+    assert old_temp.exists()
+    write_many({tmp_path / "a.eml": b"y"})
+    assert not old_temp.exists()
