@@ -105,6 +105,17 @@ def test_missing_unsubscribe_secret_is_named(site, capsys, monkeypatch):
     assert code == 2 and "FEEDPUB_UNSUBSCRIBE_SECRET" in err
 
 
+def test_dry_run_without_the_unsubscribe_secret_still_shows_the_plan(site, capsys, monkeypatch):
+    monkeypatch.delenv("FEEDPUB_UNSUBSCRIBE_SECRET")
+    code, out, err = run(capsys, "send", "--last", "2")
+    assert code == 2
+    assert "Dry run" in out and "reader1@example.com" in out
+    assert "FEEDPUB_UNSUBSCRIBE_SECRET" in err
+    code, out, err = run(capsys, "send", "--last", "2", "--yes")
+    assert code == 2 and "FEEDPUB_UNSUBSCRIBE_SECRET" in err
+    assert eml_files(site) == []
+
+
 def test_missing_provider_key_is_named_even_in_a_dry_run(site, capsys, monkeypatch):
     monkeypatch.delenv("POSTMARK_SERVER_TOKEN", raising=False)
     code, _, err = run(capsys, "send", "--last", "2", "--provider", "postmark")

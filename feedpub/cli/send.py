@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from ..config import Config
-from ..errors import ConfigError, FeedpubError, Problem
+from ..errors import ConfigError, CredentialsError, FeedpubError, Problem
 from ..model import Email
 from ..send import SendReport, deliver, plan, send_test_copy
 from ..send.journal import Journal, unfinished_digests
@@ -96,17 +96,26 @@ def _run(ui: Ui, config_path: Path | None, since_text: str | None, last: int | N
             f"since {since_text}" if since_text else "since the last digest" if not last else "found")
         ui.json({"sent": False, "message": message}) if as_json else ui.info(message)
         return
-    unsubscribe = Unsubscribe.from_config(send_cfg, os.environ)
+    try:
+        unsubscribe = Unsubscribe.from_config(send_cfg, os.environ)
+        missing_secret: CredentialsError | None = None
+    except CredentialsError as exc:
+        if yes:
+            raise
+        # A dry run still shows the plan, then fails with the same message a real send would.
+        unsubscribe, missing_secret = Unsubscribe.from_config(dataclasses.replace(send_cfg, unsubscribe_url=""), os.environ), exc
     _verbose_logging(ui)
     sender = make_sender(send_cfg, os.environ)
     try:
         where = f" -> {send_cfg.outbox}" if sender.name == "outbox" else ""
         if to_address:
             _test_copy(ui, email, sender, unsubscribe, to_address, yes, as_json, where)
+            _raise_if(missing_secret)
             return
         if send_cfg.audience:  # the provider keeps the list: one broadcast, journaled (feedpub.send.audience)
             from ._providers import broadcast
             broadcast(ui, email, sender, send_cfg.audience, journal_path, now, yes, unknown, as_json)
+            _raise_if(missing_secret)
             return
         source = _recipients(ui, config, send_cfg, recipients_file)
         if yes:  # the provider's own suppressions (bounces, complaints), merged for this run
@@ -119,6 +128,7 @@ def _run(ui: Ui, config_path: Path | None, since_text: str | None, last: int | N
         _warn_unfinished(ui, journal_path, email.digest_id)
         if not yes:
             _dry_run(ui, email, sender.name, where, source.label, p, journal_path, as_json, unknown, sender.idempotent)
+            _raise_if(missing_secret)
             return
         if p.complete:
             msg = f"digest {email.digest_id} was already sent to every recipient; nothing to send"
@@ -192,6 +202,12 @@ def _dry_run(ui: Ui, email: Email, provider: str, where: str, label: str, p: Any
     if p.unknown and not idempotent and unknown == "stop":
         ui.warn(f"{p.unknown} recipient(s) are in batches a killed run left unconfirmed: sending will stop and "
                 "ask for --resume-unknown or --skip-unknown")
+
+
+def _raise_if(error: CredentialsError | None) -> None:
+    """After a dry run printed its plan: the problem a real send would stop on."""
+    if error is not None:
+        raise error
 
 
 def _test_copy(ui: Ui, email: Email, sender: Any, unsubscribe: Unsubscribe, to_address: str, yes: bool,
